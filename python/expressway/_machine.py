@@ -1,0 +1,255 @@
+"""The embedded API: a compiled state machine and its executions."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _core
+from ._context import check_name, execution_arn, execution_context, state_machine_arn
+from ._driver import Driver
+from ._errors import InvalidDefinition
+from ._resources import Handler, Router
+from ._result import Result
+
+__all__ = ["DEFAULT_MAX_DURATION", "Execution", "StateMachine", "validate"]
+
+Definition = str | bytes | Mapping[str, Any]
+"""A definition: JSON text, or the parsed object."""
+
+Clock = Callable[[], float]
+"""Returns the time as milliseconds since the epoch."""
+
+DEFAULT_MAX_DURATION = 300.0
+"""Express workflows run for at most five minutes."""
+
+MACHINE_TYPES = ("EXPRESS", "STANDARD")
+
+_NOT_JSON = "INVALID_JSON_DESCRIPTION"
+
+
+def _wall_clock_ms() -> float:
+    return time.time() * 1000.0
+
+
+def _check_type(machine_type: str) -> str:
+    if machine_type not in MACHINE_TYPES:
+        raise ValueError(f"type must be 'EXPRESS' or 'STANDARD', not {machine_type!r}")
+    return machine_type
+
+
+def _definition_text(definition: Definition) -> str:
+    if isinstance(definition, str):
+        return definition
+    if isinstance(definition, (bytes, bytearray)):
+        try:
+            return bytes(definition).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = f"The definition is not valid UTF-8: {exc}"
+            raise _not_json(message) from None
+    if isinstance(definition, Mapping):
+        try:
+            return json.dumps(definition, ensure_ascii=False, allow_nan=False)
+        except RecursionError:
+            raise _not_json("The definition is nested too deeply to be encoded as JSON") from None
+        except ValueError as exc:
+            raise _not_json(f"The definition cannot be encoded as JSON: {exc}") from None
+    raise TypeError(f"definition must be JSON text or a mapping, not {type(definition).__name__}")
+
+
+def _not_json(message: str) -> InvalidDefinition:
+    return InvalidDefinition(
+        f"Invalid State Machine Definition: '{_NOT_JSON}: {message}'",
+        _NOT_JSON,
+        [{"severity": "ERROR", "code": _NOT_JSON, "message": message}],
+    )
+
+
+def validate(definition: Definition, type: str = "EXPRESS") -> list[dict[str, Any]]:
+    """Every problem in ``definition`` (errors and warnings), as AWS's ValidateStateMachineDefinition
+    reports them: dicts with ``severity``, ``code``, ``message`` and (usually) ``location``."""
+    _check_type(type)
+    try:
+        text = _definition_text(definition)
+    except InvalidDefinition as exc:
+        return exc.diagnostics
+    return list(_core.validate(text, type))
+
+
+class StateMachine:
+    """A state machine, compiled once and run any number of times.
+
+    ``definition`` is the ASL document as JSON text or as a parsed object; ``type`` is ``"EXPRESS"``
+    or ``"STANDARD"``. Raises :class:`InvalidDefinition` when AWS would reject the definition.
+    """
+
+    def __init__(self, definition: Definition, *, type: str = "EXPRESS", name: str | None = None) -> None:
+        self.type = _check_type(type)
+        self.name = check_name(name, "state machine") if name is not None else "expressway"
+        self.arn = state_machine_arn(self.name)
+        self.definition = _definition_text(definition)
+        try:
+            self._program = _core.Program(self.definition, self.type)
+        except _core.DefinitionError as exc:
+            message, code, diagnostics = exc.args
+            raise InvalidDefinition(message, code, diagnostics) from None
+
+    @property
+    def start_at(self) -> str:
+        return self._program.start_at
+
+    def __repr__(self) -> str:
+        return f"StateMachine(name={self.name!r}, type={self.type!r}, start_at={self.start_at!r})"
+
+    def _prepare(
+        self,
+        input: Any,
+        input_json: str | None,
+        tasks: Mapping[str, Handler] | None,
+        time_scale: float,
+        name: str | None,
+        max_duration: float,
+        seed: int | None,
+        clock: Clock | None,
+    ) -> Driver:
+        if input_json is not None:
+            if input is not None:
+                raise TypeError("give either input or input_json, not both")
+            text = input_json
+        else:
+            text = json.dumps({} if input is None else input, ensure_ascii=False, allow_nan=False)
+        if time_scale < 0:
+            raise ValueError("time_scale must be >= 0")
+        if max_duration <= 0:
+            raise ValueError("max_duration must be > 0")
+        router = Router(tasks)
+        clock = clock or _wall_clock_ms
+        execution_name = check_name(name, "execution") if name is not None else str(uuid.uuid4())
+        arn = execution_arn(self.name, execution_name, self.type)
+        start_ms = int(clock())
+        context = execution_context(
+            arn=arn, name=execution_name, start_ms=start_ms, machine_arn=self.arn, machine_name=self.name
+        )
+        if seed is None:
+            seed = random.getrandbits(63)
+        execution = self._program.start(text, context, seed)
+        return Driver(
+            execution,
+            router,
+            time_scale=float(time_scale),
+            clock=clock,
+            start_ms=start_ms,
+            deadline_ms=start_ms + max_duration * 1000.0,
+            name=execution_name,
+            arn=arn,
+        )
+
+    def run(
+        self,
+        input: Any = None,
+        *,
+        tasks: Mapping[str, Handler] | None = None,
+        time_scale: float = 1.0,
+        name: str | None = None,
+        input_json: str | None = None,
+        max_duration: float = DEFAULT_MAX_DURATION,
+        seed: int | None = None,
+        clock: Clock | None = None,
+    ) -> Result:
+        """Run one execution to its end and return its :class:`Result` (synchronous).
+
+        ``input`` is the execution input as a JSON-like value (``None`` means ``{}``), or give
+        ``input_json`` as JSON text instead. ``tasks`` maps resources or Lambda function names to
+        handlers. ``time_scale`` multiplies every Wait and retry pause (0 skips them). ``name`` is the
+        execution name (a UUID by default). After ``max_duration`` seconds the execution is TIMED_OUT.
+        ``seed`` fixes the random numbers (``States.MathRandom``, ``States.UUID``, retry jitter);
+        ``clock`` returns the time in epoch milliseconds.
+
+        Errors inside the execution are reported in the result, never raised. When no event loop is
+        needed (sync handlers only, no real sleeps), none is created. Called from a thread that runs
+        an event loop, the execution runs on a loop of its own in a worker thread.
+        """
+        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        if not driver.drive_sync():
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run(driver.drive())
+            else:
+                with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expressway") as pool:
+                    pool.submit(asyncio.run, driver.drive()).result()
+        return driver.result()
+
+    async def execute(
+        self,
+        input: Any = None,
+        *,
+        tasks: Mapping[str, Handler] | None = None,
+        time_scale: float = 1.0,
+        name: str | None = None,
+        input_json: str | None = None,
+        max_duration: float = DEFAULT_MAX_DURATION,
+        seed: int | None = None,
+        clock: Clock | None = None,
+    ) -> Result:
+        """Run one execution on the running event loop and return its :class:`Result`.
+
+        Same arguments as :meth:`run`. Cancelling the awaiting task aborts the execution, cancels
+        every handler still running, and re-raises ``CancelledError``.
+        """
+        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        await driver.drive()
+        return driver.result()
+
+    def start(
+        self,
+        input: Any = None,
+        *,
+        tasks: Mapping[str, Handler] | None = None,
+        time_scale: float = 1.0,
+        name: str | None = None,
+        input_json: str | None = None,
+        max_duration: float = DEFAULT_MAX_DURATION,
+        seed: int | None = None,
+        clock: Clock | None = None,
+    ) -> Execution:
+        """Start an execution in the background of the running event loop and return its
+        :class:`Execution` handle, which can be awaited or stopped. Same arguments as :meth:`run`."""
+        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        return Execution(driver, asyncio.get_running_loop().create_task(driver.drive()))
+
+
+class Execution:
+    """A running execution (see :meth:`StateMachine.start`). ``await execution`` gives its Result."""
+
+    def __init__(self, driver: Driver, task: asyncio.Task[None]) -> None:
+        self._driver = driver
+        self._task = task
+        self.name = driver.name
+        self.execution_arn = driver.arn
+
+    def stop(self, error: str | None = None, cause: str | None = None) -> None:
+        """Abort the execution (status ABORTED, with this error and cause); handlers still running are
+        cancelled."""
+        if not self._task.done():
+            self._driver.request_stop(error, cause)
+
+    def done(self) -> bool:
+        return self._task.done()
+
+    async def result(self) -> Result:
+        """Wait for the end and return the Result. Cancelling this wait does not stop the execution."""
+        await asyncio.shield(self._task)
+        return self._driver.result()
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self.result().__await__()
+
+    def __repr__(self) -> str:
+        return f"Execution(name={self.name!r}, done={self.done()})"

@@ -1,0 +1,241 @@
+"""What a Task's ``Resource`` means locally: which Python handler runs, with which argument, and how
+its return value or exception becomes the task's result or error, as AWS would report them."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import re
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._context import ACCOUNT_ID, REGION
+from ._errors import TaskFailed
+
+__all__ = ["Handler", "Route", "Router", "exception_outcome", "marshal_error_outcome"]
+
+Handler = Callable[[Any], Any]
+"""A task handler: called with the task's input, returns its result (or an awaitable of it)."""
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+_NAME = r"[A-Za-z0-9_-]+"
+_QUALIFIER = r"[A-Za-z0-9$_-]+"
+_LAMBDA_ARN = re.compile(
+    rf"^arn:(aws[a-zA-Z-]*):lambda:([a-z0-9-]+):(\d{{12}}):function:({_NAME})(?::({_QUALIFIER}))?$"
+)
+_PARTIAL_ARN = re.compile(rf"^(\d{{12}}):function:({_NAME})(?::({_QUALIFIER}))?$")
+_BARE_NAME = re.compile(rf"^({_NAME})(?::({_QUALIFIER}))?$")
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class FunctionRef:
+    """A Lambda function reference: a name, a partial ARN or a full ARN, maybe with a qualifier."""
+
+    __slots__ = ("raw", "partition", "region", "account", "name", "qualifier")
+
+    def __init__(self, raw: str, partition: str, region: str, account: str, name: str, qualifier: str | None):
+        self.raw = raw
+        self.partition = partition
+        self.region = region
+        self.account = account
+        self.name = name
+        self.qualifier = qualifier
+
+    @classmethod
+    def parse(cls, text: str) -> FunctionRef | None:
+        if m := _LAMBDA_ARN.match(text):
+            return cls(text, m[1], m[2], m[3], m[4], m[5])
+        if m := _PARTIAL_ARN.match(text):
+            return cls(text, "aws", REGION, m[1], m[2], m[3])
+        if m := _BARE_NAME.match(text):
+            return cls(text, "aws", REGION, ACCOUNT_ID, m[1], m[2])
+        return None
+
+    @property
+    def arn(self) -> str:
+        base = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{self.name}"
+        return base if self.qualifier is None else f"{base}:{self.qualifier}"
+
+    def keys(self) -> list[str]:
+        """The ``tasks`` keys that may name this function, most specific first."""
+        keys = [self.raw, self.arn]
+        if self.qualifier is not None:
+            keys += [self.arn.rsplit(":", 1)[0], f"{self.name}:{self.qualifier}"]
+        keys.append(self.name)
+        return list(dict.fromkeys(keys))
+
+
+class Route:
+    """How to perform one invocation: call ``handler(argument)`` and pass the value through ``shape``;
+    or, when ``handler`` is None, fail the task at once with ``error`` and ``cause``."""
+
+    __slots__ = ("handler", "argument", "shape", "error", "cause")
+
+    def __init__(
+        self,
+        handler: Handler | None,
+        argument: Any = None,
+        shape: Callable[[Any], Any] | None = None,
+        error: str = "",
+        cause: str | None = None,
+    ) -> None:
+        self.handler = handler
+        self.argument = argument
+        self.shape = shape
+        self.error = error
+        self.cause = cause
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def lambda_invoke_result(payload: Any) -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke``: the function's payload in the SDK's envelope."""
+    request_id = _request_id()
+    length = str(len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()))
+    trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": length,
+        "Content-Type": "application/json",
+        "Date": email.utils.formatdate(usegmt=True),
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": trace,
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+class Router:
+    """Resolves a Task's resource (and, for ``lambda:invoke``, its ``FunctionName``) to a handler in
+    ``tasks``. Keys are full resource ARNs or Lambda function names (or function ARNs)."""
+
+    def __init__(self, tasks: Mapping[str, Handler] | None) -> None:
+        self._tasks: dict[str, Handler] = dict(tasks or {})
+        for key, handler in self._tasks.items():
+            if not isinstance(key, str):
+                raise TypeError(f"tasks keys must be strings, got {key!r}")
+            if not callable(handler):
+                raise TypeError(f"tasks[{key!r}] is not callable")
+        self._direct: dict[str, Handler | None] = {}
+
+    def _lookup(self, keys: list[str]) -> Handler | None:
+        for key in keys:
+            handler = self._tasks.get(key)
+            if handler is not None:
+                return handler
+        return None
+
+    def route(self, resource: str, payload: Any, state_name: str) -> Route:
+        if resource == LAMBDA_INVOKE or resource == LAMBDA_INVOKE_WAIT:
+            return self._lambda_invoke(resource, payload)
+        try:
+            handler = self._direct[resource]
+        except KeyError:
+            handler = self._direct[resource] = self._find_direct(resource)
+        if handler is not None:
+            return Route(handler, payload)
+        return self._missing(resource, state_name)
+
+    def _find_direct(self, resource: str) -> Handler | None:
+        handler = self._tasks.get(resource)
+        if handler is None and _LAMBDA_ARN.match(resource):
+            ref = FunctionRef.parse(resource)
+            if ref is not None:
+                handler = self._lookup(ref.keys())
+        return handler
+
+    @staticmethod
+    def _missing(resource: str, state_name: str) -> Route:
+        if _LAMBDA_ARN.match(resource):
+            return Route(
+                None,
+                error="Lambda.ResourceNotFoundException",
+                cause=(
+                    f"Function not found: {resource} (Service: AWSLambda; Status Code: 404; "
+                    f"Error Code: ResourceNotFoundException; Request ID: {_request_id()}; Proxy: null)"
+                ),
+            )
+        return Route(
+            None,
+            error="States.TaskFailed",
+            cause=(
+                f"No task handler for resource '{resource}' (state '{state_name}'): "
+                "give one in tasks={resource: handler}"
+            ),
+        )
+
+    def _lambda_invoke(self, resource: str, parameters: Any) -> Route:
+        function_name = parameters.get("FunctionName") if isinstance(parameters, dict) else None
+        if not isinstance(function_name, str):
+            return Route(
+                None,
+                error="States.Runtime",
+                cause=f"The {resource} parameters must have a string FunctionName, got: "
+                + json.dumps(parameters, ensure_ascii=False, default=repr),
+            )
+        ref = FunctionRef.parse(function_name)
+        handler = self._lookup(ref.keys() if ref is not None else [function_name])
+        if handler is None:
+            arn = ref.arn if ref is not None else function_name
+            return Route(
+                None,
+                error="Lambda.ResourceNotFoundException",
+                cause=(
+                    f"Function not found: {arn} (Service: Lambda, Status Code: 404, "
+                    f"Request ID: {_request_id()})"
+                ),
+            )
+        argument = parameters["Payload"] if "Payload" in parameters else parameters
+        shape = lambda_invoke_result if resource == LAMBDA_INVOKE else None
+        return Route(handler, argument, shape)
+
+
+def _stack_trace(exc: BaseException) -> list[str]:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PACKAGE_DIR)]
+    return traceback.format_list(frames)
+
+
+def exception_outcome(exc: BaseException) -> tuple[str, str | None]:
+    """The (error, cause) a handler's exception fails its task with: ``TaskFailed`` gives exactly its
+    error and cause; anything else is reported as the AWS Lambda Python runtime reports it."""
+    if isinstance(exc, TaskFailed):
+        return exc.error, exc.cause
+    error_type = type(exc).__name__
+    cause = {
+        "errorMessage": str(exc),
+        "errorType": error_type,
+        "requestId": _request_id(),
+        "stackTrace": _stack_trace(exc),
+    }
+    return error_type, json.dumps(cause, ensure_ascii=False)
+
+
+def marshal_error_outcome(exc: BaseException) -> tuple[str, str]:
+    """A handler returned something that is not JSON: Lambda's ``Runtime.MarshalError``."""
+    cause = {
+        "errorMessage": f"Unable to marshal response: {exc}",
+        "errorType": "Runtime.MarshalError",
+        "requestId": _request_id(),
+        "stackTrace": [],
+    }
+    return "Runtime.MarshalError", json.dumps(cause, ensure_ascii=False)

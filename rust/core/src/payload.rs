@@ -1,0 +1,271 @@
+//! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`) and the reference-path
+//! steps of input and output processing (`InputPath`, `ResultPath`, `OutputPath`).
+
+use crate::errors::Failure;
+use crate::intrinsics::{self, Call, Env};
+use crate::path::{Path, PathError, RefKey, Root};
+use crate::rng::Rng;
+use crate::value::{to_text, Map, Value};
+
+/// A compiled payload template: static parts are kept as values, `.$` fields as paths or calls.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    Path { path: Path, field: String },
+    Call { call: Box<Call>, field: String },
+}
+
+/// A problem found while compiling a template: the JSON pointer below the template, and the message.
+pub type TemplateProblem = (String, String);
+
+impl Template {
+    /// Compiles a template; every problem is reported with its location below the template root.
+    pub fn compile(value: &Value) -> Result<Template, Vec<TemplateProblem>> {
+        let mut problems = Vec::new();
+        let t = compile_at(value, "", &mut problems);
+        if problems.is_empty() {
+            Ok(t)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn eval(&self, input: &Value, context: &Value, rng: &mut Rng) -> Result<Value, Failure> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (k, t) in fields {
+                    out.insert(k.clone(), t.eval(input, context, rng)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.eval(input, context, rng))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Template::Path { path, field } => {
+                let root = match path.root() {
+                    Root::Input => input,
+                    Root::Context => context,
+                };
+                path.query(root).map_err(|_| {
+                    Failure::runtime(format!(
+                        "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+                        path.text(),
+                        field,
+                        to_text(input)
+                    ))
+                })
+            }
+            Template::Call { call, field } => {
+                let mut env = Env { input, context, rng };
+                intrinsics::eval(call, &mut env, field)
+            }
+        }
+    }
+}
+
+fn compile_at(value: &Value, at: &str, problems: &mut Vec<TemplateProblem>) -> Template {
+    match value {
+        Value::Object(map) => {
+            let mut fields = Vec::with_capacity(map.len());
+            let mut dynamic = false;
+            for (k, v) in map {
+                let loc = format!("{at}/{k}");
+                let t = match k.strip_suffix(".$") {
+                    Some(name) => {
+                        dynamic = true;
+                        (name.to_string(), compile_dynamic(k, v, &loc, problems))
+                    }
+                    None => {
+                        let t = compile_at(v, &loc, problems);
+                        dynamic |= !matches!(t, Template::Literal(_));
+                        (k.clone(), t)
+                    }
+                };
+                fields.push(t);
+            }
+            if dynamic {
+                Template::Object(fields)
+            } else {
+                Template::Literal(value.clone())
+            }
+        }
+        Value::Array(items) => {
+            let ts: Vec<Template> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile_at(v, &format!("{at}/{i}"), problems))
+                .collect();
+            if ts.iter().all(|t| matches!(t, Template::Literal(_))) {
+                Template::Literal(value.clone())
+            } else {
+                Template::Array(ts)
+            }
+        }
+        other => Template::Literal(other.clone()),
+    }
+}
+
+fn compile_dynamic(key: &str, v: &Value, loc: &str, problems: &mut Vec<TemplateProblem>) -> Template {
+    let bad = || {
+        (
+            loc.to_string(),
+            format!("The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"),
+        )
+    };
+    let Some(text) = v.as_str() else {
+        problems.push(bad());
+        return Template::Literal(Value::Null);
+    };
+    let compiled = if intrinsics::looks_like_call(text) {
+        intrinsics::parse(text).map(|call| Template::Call {
+            call: Box::new(call),
+            field: key.to_string(),
+        })
+    } else {
+        Path::parse(text).map(|path| Template::Path {
+            path,
+            field: key.to_string(),
+        })
+    };
+    compiled.unwrap_or_else(|_| {
+        problems.push(bad());
+        Template::Literal(Value::Null)
+    })
+}
+
+/// The text of AWS's InputPath / OutputPath failure.
+fn invalid_path(path: &Path, err: &PathError) -> Failure {
+    Failure::runtime(format!("Invalid path '{}' : {}", path.text(), err))
+}
+
+/// Applies an InputPath or OutputPath: absent means `$`, `null` (None inside) means `{}`.
+pub fn select(path: &Option<Option<Path>>, value: Value, context: &Value) -> Result<Value, Failure> {
+    match path {
+        None => Ok(value),
+        Some(None) => Ok(Value::Object(Map::new())),
+        Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(value),
+        Some(Some(p)) => {
+            let root = match p.root() {
+                Root::Input => &value,
+                Root::Context => context,
+            };
+            p.query(root).map_err(|e| invalid_path(p, &e))
+        }
+    }
+}
+
+/// Applies a ResultPath: absent means `$` (the result replaces the input), `null` keeps the
+/// input and drops the result, and a reference path writes the result into a copy of the
+/// input, creating the objects on the way.
+pub fn merge_result(path: &Option<Option<Path>>, input: Value, result: Value) -> Result<Value, Failure> {
+    let p = match path {
+        None => return Ok(result),
+        Some(None) => return Ok(input),
+        Some(Some(p)) if p.is_root() => return Ok(result),
+        Some(Some(p)) => p,
+    };
+    let mut doc = input;
+    let keys = p.reference_keys();
+    let mut node = &mut doc;
+    for (i, key) in keys.iter().enumerate() {
+        let last = i + 1 == keys.len();
+        node = match (key, node) {
+            (RefKey::Field(name), Value::Object(m)) => {
+                let slot = m.entry(name.clone()).or_insert(Value::Null);
+                if !last && !slot.is_object() && !slot.is_array() {
+                    *slot = Value::Object(Map::new());
+                }
+                slot
+            }
+            (RefKey::Index(idx), Value::Array(a)) => {
+                let n = a.len() as i64;
+                let k = if *idx < 0 { n + idx } else { *idx };
+                match a.get_mut(k as usize).filter(|_| k >= 0) {
+                    Some(slot) => slot,
+                    None => return Err(result_path_mismatch(p, &result)),
+                }
+            }
+            _ => return Err(result_path_mismatch(p, &result)),
+        };
+    }
+    *node = result;
+    Ok(doc)
+}
+
+fn result_path_mismatch(p: &Path, result: &Value) -> Failure {
+    Failure::in_state(
+        crate::errors::RESULT_PATH_MATCH_FAILURE,
+        format!(
+            "Unable to apply ResultPath '{}' to input, the result '{}' cannot be placed there",
+            p.text(),
+            to_text(result)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(t: Value, input: Value) -> Result<Value, Failure> {
+        Template::compile(&t)
+            .unwrap()
+            .eval(&input, &json!({"Execution": {"Name": "n"}}), &mut Rng::new(1))
+    }
+
+    #[test]
+    fn templates_resolve_paths_calls_and_context() {
+        assert_eq!(
+            ev(
+                json!({"a.$": "$.x", "b": {"c.$": "$$.Execution.Name"}, "d": [{"e.$": "States.Array($.x)"}], "f": 1}),
+                json!({"x": 5})
+            )
+            .unwrap(),
+            json!({"a": 5, "b": {"c": "n"}, "d": [{"e": [5]}], "f": 1})
+        );
+        assert_eq!(ev(json!({"a.$": "$.l[*].v"}), json!({"l": [{"v": 1}, {"v": 2}]})).unwrap(), json!({"a": [1, 2]}));
+    }
+
+    #[test]
+    fn template_path_failure_names_field_and_input() {
+        let e = ev(json!({"value.$": "$.nope"}), json!({"a": 1})).unwrap_err();
+        assert_eq!(e.error, "States.Runtime");
+        assert_eq!(
+            e.cause.unwrap(),
+            "The JSONPath '$.nope' specified for the field 'value.$' could not be found in the input '{\"a\":1}'"
+        );
+    }
+
+    #[test]
+    fn template_compile_reports_every_problem() {
+        let errs = Template::compile(&json!({"a.$": 3, "b": {"c.$": "nope"}})).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert_eq!(errs[1].0, "/b/c.$");
+    }
+
+    #[test]
+    fn result_path_creates_and_replaces() {
+        let p = |s: &str| Some(Some(Path::parse(s).unwrap()));
+        assert_eq!(merge_result(&p("$.r"), json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "r": 2}));
+        assert_eq!(merge_result(&p("$.x.y"), json!({"x": 1}), json!(2)).unwrap(), json!({"x": {"y": 2}}));
+        assert_eq!(merge_result(&None, json!({"a": 1}), json!(2)).unwrap(), json!(2));
+        assert_eq!(merge_result(&Some(None), json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1}));
+        assert_eq!(merge_result(&p("$.l[1]"), json!({"l": [0, 0]}), json!(2)).unwrap(), json!({"l": [0, 2]}));
+        assert!(merge_result(&p("$.r"), json!("text"), json!(2)).is_err());
+    }
+
+    #[test]
+    fn input_and_output_paths() {
+        let p = Some(Some(Path::parse("$.no.such").unwrap()));
+        let e = select(&p, json!({}), &json!({})).unwrap_err();
+        assert_eq!(e.cause.unwrap(), "Invalid path '$.no.such' : Missing property in path $['no']");
+        assert_eq!(select(&Some(None), json!({"a": 1}), &json!({})).unwrap(), json!({}));
+    }
+}

@@ -1,0 +1,106 @@
+//! JSON values as the engine uses them: serde_json values with insertion-ordered objects
+//! (AWS keeps the order of keys), plus the few helpers every module needs.
+
+pub use serde_json::{Map, Number, Value};
+
+/// Compact JSON text, as AWS prints values inside error causes.
+pub fn to_text(value: &Value) -> String {
+    // Serialising a Value cannot fail: its map keys are always strings.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Parses JSON text; the error is serde_json's description of the first problem.
+pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// A JSON number from an f64, kept integral when the value is a whole number that fits.
+pub fn number_from_f64(x: f64) -> Value {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 {
+        Value::from(x as i64)
+    } else {
+        Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+/// The number as an i64 when it is integral (1.0 counts as integral, as Jackson reads it).
+pub fn as_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+        }),
+        _ => None,
+    }
+}
+
+/// True for a number written without a fraction or exponent (Java's int/long nodes).
+pub fn is_integral_number(value: &Value) -> bool {
+    matches!(value, Value::Number(n) if n.is_i64() || n.is_u64())
+}
+
+/// Deep JSON equality where 1 and 1.0 are the same number.
+pub fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x
+                    .iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Nesting depth of a value (a scalar is 0), computed without recursion so hostile input
+/// cannot overflow the stack.
+pub fn depth(value: &Value) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(items) => {
+                max = max.max(d + 1);
+                stack.extend(items.iter().map(|x| (x, d + 1)));
+            }
+            Value::Object(map) => {
+                max = max.max(d + 1);
+                stack.extend(map.values().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn equality_treats_int_and_float_alike() {
+        assert!(json_equal(&json!(1), &json!(1.0)));
+        assert!(!json_equal(&json!(1), &json!(true)));
+        assert!(json_equal(&json!({"a": [1, 2]}), &json!({"a": [1.0, 2]})));
+    }
+
+    #[test]
+    fn number_from_f64_keeps_integers_integral() {
+        assert_eq!(number_from_f64(3.0), json!(3));
+        assert_eq!(number_from_f64(2.5), json!(2.5));
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({"a": [[1]]})), 3);
+    }
+}

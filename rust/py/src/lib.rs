@@ -1,0 +1,355 @@
+//! `expressway._core`: thin pyo3 bindings over expressway-core. Conversion and wrappers only; the
+//! engine lives in the core crate.
+
+use expressway_core as core;
+use expressway_core::Value;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::sync::Arc;
+
+create_exception!(
+    _core,
+    DefinitionError,
+    PyException,
+    "A definition AWS would refuse: args are (message, code, diagnostics)."
+);
+
+/// Deepest Python value converted to JSON; deeper values raise ValueError instead of overflowing.
+const MAX_DEPTH: usize = 512;
+
+fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for x in items {
+                list.append(to_py(py, x)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(m) => {
+            let d = PyDict::new(py);
+            for (k, x) in m {
+                d.set_item(k, to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+fn from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "value is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = obj.cast::<PyInt>() {
+        if let Ok(x) = i.extract::<i64>() {
+            return Ok(Value::from(x));
+        }
+        if let Ok(x) = i.extract::<u64>() {
+            return Ok(Value::from(x));
+        }
+        let f: f64 = i.extract()?;
+        return Ok(core::value::number_from_f64(f));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let x = f.value();
+        return serde_json::Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| PyValueError::new_err(format!("{x} is not a JSON number")));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut m = serde_json::Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = match k.cast::<PyString>() {
+                Ok(s) => s.to_str()?.to_owned(),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "JSON object keys must be str, not {}",
+                        k.get_type().name()?
+                    )))
+                }
+            };
+            m.insert(key, from_py(&v, depth + 1)?);
+        }
+        return Ok(Value::Object(m));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        let mut out = Vec::with_capacity(l.len());
+        for x in l.iter() {
+            out.push(from_py(&x, depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        let mut out = Vec::with_capacity(t.len());
+        for x in t.iter() {
+            out.push(from_py(&x, depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    Err(PyTypeError::new_err(format!(
+        "Object of type {} is not JSON serializable",
+        obj.get_type().name()?
+    )))
+}
+
+fn parse_json(text: &str) -> PyResult<Value> {
+    core::value::parse(text).map_err(|e| PyValueError::new_err(format!("invalid JSON: {e}")))
+}
+
+fn machine_type(name: &str) -> PyResult<core::MachineType> {
+    core::MachineType::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("machine type must be EXPRESS or STANDARD, not {name:?}")))
+}
+
+fn diagnostics_to_py<'py>(py: Python<'py>, diags: &[core::Diagnostic]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for d in diags {
+        let item = PyDict::new(py);
+        item.set_item("severity", d.severity.as_str())?;
+        item.set_item("code", d.code)?;
+        item.set_item("message", &d.message)?;
+        if let Some(loc) = &d.location {
+            item.set_item("location", loc)?;
+        }
+        list.append(item)?;
+    }
+    Ok(list)
+}
+
+/// Every diagnostic (errors and warnings) for a definition; never raises for a bad definition.
+#[pyfunction]
+#[pyo3(signature = (definition, machine_type = "EXPRESS"))]
+fn validate<'py>(py: Python<'py>, definition: &str, machine_type: &str) -> PyResult<Bound<'py, PyList>> {
+    let mt = self::machine_type(machine_type)?;
+    diagnostics_to_py(py, &core::validate(definition, mt))
+}
+
+/// A compiled state machine definition.
+#[pyclass(frozen, module = "expressway._core")]
+struct Program {
+    inner: Arc<core::Program>,
+}
+
+fn context_from(ctx: &Bound<'_, PyDict>) -> PyResult<core::ExecContext> {
+    let get = |key: &str| -> PyResult<String> {
+        match ctx.get_item(key)? {
+            Some(v) if !v.is_none() => v.extract(),
+            _ => Ok(String::new()),
+        }
+    };
+    let start_time_ms = match ctx.get_item("start_time_ms")? {
+        Some(v) if !v.is_none() => v.extract()?,
+        _ => 0,
+    };
+    Ok(core::ExecContext {
+        execution_id: get("execution_id")?,
+        execution_name: get("execution_name")?,
+        start_time: get("start_time")?,
+        start_time_ms,
+        role_arn: get("role_arn")?,
+        state_machine_id: get("state_machine_id")?,
+        state_machine_name: get("state_machine_name")?,
+    })
+}
+
+#[pymethods]
+impl Program {
+    #[new]
+    #[pyo3(signature = (definition, machine_type = "EXPRESS"))]
+    fn new(py: Python<'_>, definition: &str, machine_type: &str) -> PyResult<Program> {
+        let mt = self::machine_type(machine_type)?;
+        match core::compile(definition, mt) {
+            Ok(p) => Ok(Program { inner: Arc::new(p) }),
+            Err(e) => {
+                let diags = diagnostics_to_py(py, &e.diagnostics)?;
+                Err(DefinitionError::new_err((e.to_string(), e.code(), diags.unbind())))
+            }
+        }
+    }
+
+    #[getter]
+    fn start_at(&self) -> String {
+        self.inner.start_at().to_string()
+    }
+
+    /// The definition's top-level TimeoutSeconds, if any.
+    #[getter]
+    fn timeout_seconds(&self) -> Option<u64> {
+        self.inner.timeout_seconds
+    }
+
+    /// Warnings found while compiling (the definition is valid).
+    #[getter]
+    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        diagnostics_to_py(py, &self.inner.warnings)
+    }
+
+    /// Starts an execution on JSON text.
+    fn start(&self, input_json: &str, context: &Bound<'_, PyDict>, seed: u64) -> PyResult<Execution> {
+        let input = parse_json(input_json)?;
+        Ok(Execution {
+            inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
+        })
+    }
+
+    /// Starts an execution on a Python value.
+    fn start_value(&self, input: &Bound<'_, PyAny>, context: &Bound<'_, PyDict>, seed: u64) -> PyResult<Execution> {
+        let input = from_py(input, 0)?;
+        Ok(Execution {
+            inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
+        })
+    }
+}
+
+/// One running execution.
+#[pyclass(module = "expressway._core")]
+struct Execution {
+    inner: core::Execution,
+}
+
+#[pymethods]
+impl Execution {
+    /// Advances at `now_ms` (epoch milliseconds) and returns the new effects as tuples.
+    fn run<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyResult<Bound<'py, PyList>> {
+        let effects = self.inner.run(now_ms);
+        let out = PyList::empty(py);
+        for e in effects {
+            let t = match e {
+                core::Effect::Invoke {
+                    token,
+                    resource,
+                    payload,
+                    timeout_seconds,
+                    heartbeat_seconds,
+                    state_name,
+                } => PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, "invoke").into_any(),
+                        token.into_pyobject(py)?.into_any(),
+                        PyString::new(py, &resource).into_any(),
+                        to_py(py, &payload)?,
+                        timeout_seconds.into_pyobject(py)?.into_any(),
+                        heartbeat_seconds.into_pyobject(py)?.into_any(),
+                        PyString::new(py, &state_name).into_any(),
+                    ],
+                )?,
+                core::Effect::Sleep { token, seconds } => PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, "sleep").into_any(),
+                        token.into_pyobject(py)?.into_any(),
+                        PyFloat::new(py, seconds).into_any(),
+                    ],
+                )?,
+                core::Effect::Cancel { token } => PyTuple::new(
+                    py,
+                    [PyString::new(py, "cancel").into_any(), token.into_pyobject(py)?.into_any()],
+                )?,
+                core::Effect::Yield => PyTuple::new(py, [PyString::new(py, "yield")])?,
+                core::Effect::Done => PyTuple::new(py, [PyString::new(py, "done")])?,
+            };
+            out.append(t)?;
+        }
+        Ok(out)
+    }
+
+    /// Reports a task result given as a Python value.
+    fn complete(&mut self, token: u64, result: &Bound<'_, PyAny>) -> PyResult<()> {
+        let v = from_py(result, 0)?;
+        self.inner.complete(token, v);
+        Ok(())
+    }
+
+    /// Reports a task result given as JSON text.
+    fn complete_json(&mut self, token: u64, text: &str) -> PyResult<()> {
+        let v = parse_json(text)?;
+        self.inner.complete(token, v);
+        Ok(())
+    }
+
+    #[pyo3(signature = (token, error, cause = None))]
+    fn fail(&mut self, token: u64, error: String, cause: Option<String>) {
+        self.inner.fail(token, error, cause);
+    }
+
+    fn wake(&mut self, token: u64) {
+        self.inner.wake(token);
+    }
+
+    #[pyo3(signature = (error = None, cause = None))]
+    fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        self.inner.stop(error, cause);
+    }
+
+    fn time_out(&mut self) {
+        self.inner.time_out();
+    }
+
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.inner.status().as_str()
+    }
+
+    #[getter]
+    fn output<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.output() {
+            Some(v) => to_py(py, v),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    #[getter]
+    fn output_json(&self) -> Option<String> {
+        self.inner.output().map(core::value::to_text)
+    }
+
+    #[getter]
+    fn error(&self) -> Option<String> {
+        self.inner.error().map(str::to_string)
+    }
+
+    #[getter]
+    fn cause(&self) -> Option<String> {
+        self.inner.cause().map(str::to_string)
+    }
+
+    #[getter]
+    fn transitions(&self) -> u64 {
+        self.inner.transitions()
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DefinitionError", m.py().get_type::<DefinitionError>())?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_class::<Program>()?;
+    m.add_class::<Execution>()?;
+    Ok(())
+}
