@@ -1,6 +1,7 @@
 """Task handlers for examples/order.asl.json.
 
-    expressway run examples/order.asl.json --input-file examples/order.input.json --tasks examples/tasks.py:TASKS
+    expressway run examples/order.asl.json --input-file examples/order.input.json \\
+        --tasks examples/tasks.py:TASKS
 """
 
 from __future__ import annotations

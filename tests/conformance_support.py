@@ -132,7 +132,7 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
 def score(case: dict[str, Any]) -> Outcome:
     try:
         actual = run_case(case)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a crash is scored as a failure, with its traceback
         crash = traceback.format_exc()
         actual = {"id": case["id"], "status": "CRASHED"}
         return Outcome(actual, False, False, "the run raised an exception", crash)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conformance_support import Suite
 
 MIN_STRICT_PASS_RATE = 0.97

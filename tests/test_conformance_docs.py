@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conformance_support import Suite
 
 SUITE = Suite("docs-cases", Path(__file__).parent / "conformance" / "expected_failures_docs.txt")

@@ -13,11 +13,11 @@ __all__ = [
     "ACCOUNT_ID",
     "REGION",
     "ROLE_ARN",
+    "check_name",
     "execution_arn",
     "execution_context",
     "iso_timestamp",
     "state_machine_arn",
-    "check_name",
 ]
 
 REGION = "us-east-1"
@@ -50,7 +50,7 @@ def execution_arn(machine_name: str, execution_name: str, machine_type: str) -> 
 def iso_timestamp(epoch_ms: int) -> str:
     """``2026-11-26T00:15:51.123Z``: the form of ``$$.Execution.StartTime``."""
     seconds, millis = divmod(int(epoch_ms), 1000)
-    moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
+    moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
 
 

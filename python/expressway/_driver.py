@@ -102,7 +102,7 @@ class Driver:
         started = self._clock() if timeout_s is not None else 0.0
         try:
             value = handler(route.argument)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any handler error fails the task
             self._fail(token, *exception_outcome(exc))
             return
         if inspect.isawaitable(value):
@@ -130,7 +130,9 @@ class Driver:
         if timeout_s is not None:
             job.timer = self._loop.call_later(timeout_s, self._on_call_timeout, token)
 
-    def _on_call_done(self, token: int, shape: Callable[[Any], Any] | None, task: asyncio.Future[Any]) -> None:
+    def _on_call_done(
+        self, token: int, shape: Callable[[Any], Any] | None, task: asyncio.Future[Any]
+    ) -> None:
         job = self._jobs.get(token)
         if job is None or job.task is not task:
             return  # timed out, or the execution is over
@@ -237,7 +239,9 @@ class Driver:
                     continue
                 if not self._jobs:
                     # Nothing in flight and nothing to do: cannot happen unless the core is wrong.
-                    self._ex.stop("States.Runtime", "expressway: the execution stalled with nothing in flight")
+                    self._ex.stop(
+                        "States.Runtime", "expressway: the execution stalled with nothing in flight"
+                    )
                     return
                 if self._deadline_timer is None:
                     remaining = max(0.0, (self._deadline_ms - self._clock()) / 1000.0)
@@ -258,6 +262,8 @@ class Driver:
             await self._cancel_all()
 
     def _start_parked(self) -> None:
+        loop = self._loop
+        assert loop is not None
         parked, self._parked = self._parked, []
         now = time.monotonic()
         for item in parked:
@@ -265,7 +271,7 @@ class Driver:
                 self._start_call(item[1], item[2], item[3], item[4])
             else:
                 token, due = item[1], item[2]
-                self._jobs[token] = _Job(None, self._loop.call_later(max(0.0, due - now), self._on_wake, token))  # type: ignore[union-attr]
+                self._jobs[token] = _Job(None, loop.call_later(max(0.0, due - now), self._on_wake, token))
 
     def _discard_parked(self) -> None:
         parked, self._parked = self._parked, []

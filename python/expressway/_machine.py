@@ -105,7 +105,7 @@ class StateMachine:
         return self._program.start_at
 
     def __repr__(self) -> str:
-        return f"StateMachine(name={self.name!r}, type={self.type!r}, start_at={self.start_at!r})"
+        return f"StateMachine(name={self.name!r}, type={self.type!r})"
 
     def _prepare(
         self,

@@ -38,7 +38,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 class FunctionRef:
     """A Lambda function reference: a name, a partial ARN or a full ARN, maybe with a qualifier."""
 
-    __slots__ = ("raw", "partition", "region", "account", "name", "qualifier")
+    __slots__ = ("account", "name", "partition", "qualifier", "raw", "region")
 
     def __init__(self, raw: str, partition: str, region: str, account: str, name: str, qualifier: str | None):
         self.raw = raw
@@ -76,7 +76,7 @@ class Route:
     """How to perform one invocation: call ``handler(argument)`` and pass the value through ``shape``;
     or, when ``handler`` is None, fail the task at once with ``error`` and ``cause``."""
 
-    __slots__ = ("handler", "argument", "shape", "error", "cause")
+    __slots__ = ("argument", "cause", "error", "handler", "shape")
 
     def __init__(
         self,
@@ -146,7 +146,7 @@ class Router:
         return None
 
     def route(self, resource: str, payload: Any, state_name: str) -> Route:
-        if resource == LAMBDA_INVOKE or resource == LAMBDA_INVOKE_WAIT:
+        if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
             return self._lambda_invoke(resource, payload)
         try:
             handler = self._direct[resource]
@@ -205,7 +205,7 @@ class Router:
                     f"Request ID: {_request_id()})"
                 ),
             )
-        argument = parameters["Payload"] if "Payload" in parameters else parameters
+        argument = parameters.get("Payload", parameters)
         shape = lambda_invoke_result if resource == LAMBDA_INVOKE else None
         return Route(handler, argument, shape)
 

@@ -38,7 +38,9 @@ def _parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise UsageError(
+            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise UsageError(f"{what} is nested too deeply") from None
 
@@ -64,7 +66,7 @@ def _load_tasks(spec: str) -> Mapping[str, Any]:
             module = importlib.import_module(module_name)
     except UsageError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any import error is a usage error
         raise UsageError(f"--tasks: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
     try:
         tasks = getattr(module, attr)
@@ -137,14 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a mapping of Task resources / Lambda function names to handlers (module or file.py)",
     )
     run.add_argument(
-        "--time-scale", type=_non_negative_float, default=1.0, metavar="X",
+        "--time-scale",
+        type=_non_negative_float,
+        default=1.0,
+        metavar="X",
         help="multiply Wait and retry pauses by X (0 skips them; default 1)",
     )
     run.add_argument("--type", choices=MACHINE_TYPES, default="EXPRESS", help="state machine type")
     run.add_argument("--name", help="the execution name (default: a UUID)")
     run.set_defaults(func=_cmd_run)
 
-    check = commands.add_parser("validate", help="print a definition's diagnostics; exit 1 when it is invalid")
+    check = commands.add_parser(
+        "validate", help="print a definition's diagnostics; exit 1 when it is invalid"
+    )
     check.add_argument("definition", metavar="DEFINITION.json", help="the ASL definition")
     check.add_argument("--type", choices=MACHINE_TYPES, default="EXPRESS", help="state machine type")
     check.set_defaults(func=_cmd_validate)

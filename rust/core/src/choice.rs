@@ -128,7 +128,10 @@ impl Pattern {
             return s == self.pieces[0];
         }
         let (first, last) = (&self.pieces[0], &self.pieces[n - 1]);
-        if s.len() < first.len() + last.len() || !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+        if s.len() < first.len() + last.len()
+            || !s.starts_with(first.as_str())
+            || !s.ends_with(last.as_str())
+        {
             return false;
         }
         let mut rest = &s[first.len()..s.len() - last.len()];
@@ -230,7 +233,11 @@ impl Rule {
                     Operand::Literal(x) => x,
                     Operand::Path(p) => lookup(p, input, context).ok_or_else(|| missing(p))?,
                 };
-                if *kind == Kind::Numeric && *cmp == Cmp::Equals && v.is_number() && other.is_number() {
+                if *kind == Kind::Numeric
+                    && *cmp == Cmp::Equals
+                    && v.is_number()
+                    && other.is_number()
+                {
                     return Ok(json_equal(v, other));
                 }
                 let Some(ord) = ordering(*kind, v, other) else {
@@ -277,13 +284,21 @@ mod tests {
         assert!(!cmp("StringEquals", json!("1"), json!({"v": 1})));
         assert!(!cmp("BooleanEquals", json!(false), json!({"v": 0})));
         assert!(cmp("StringLessThan", json!("AB"), json!({"v": "A"})));
-        assert!(cmp("NumericLessThanEqualsPath", json!("$.o"), json!({"v": 1, "o": 1})));
+        assert!(cmp(
+            "NumericLessThanEqualsPath",
+            json!("$.o"),
+            json!({"v": 1, "o": 1})
+        ));
         assert!(cmp(
             "TimestampEquals",
             json!("2012-10-09T19:00:55Z"),
             json!({"v": "2012-10-09T20:00:55+01:00"})
         ));
-        assert!(!cmp("TimestampEquals", json!("2012-10-09T19:00:55Z"), json!({"v": ""})));
+        assert!(!cmp(
+            "TimestampEquals",
+            json!("2012-10-09T19:00:55Z"),
+            json!({"v": ""})
+        ));
         assert!(operator("BooleanLessThan").is_none());
     }
 
@@ -295,7 +310,10 @@ mod tests {
             cmp: Cmp::Equals,
             operand: Operand::Literal(json!("x")),
         };
-        assert_eq!(r.eval(&json!({}), &json!({})).unwrap_err().error, "States.Runtime");
+        assert_eq!(
+            r.eval(&json!({}), &json!({})).unwrap_err().error,
+            "States.Runtime"
+        );
         let p = Rule::Test {
             variable: Path::parse("$.nope").unwrap(),
             test: TypeTest::IsPresent,

@@ -65,7 +65,13 @@ pub fn build(exec: &ExecContext, input: &Value, state: &StateInfo) -> Value {
     if let Some((index, value)) = state.map_item {
         top.push((
             "Map",
-            obj(vec![("Item", obj(vec![("Index", Value::from(index)), ("Value", value.clone())]))]),
+            obj(vec![(
+                "Item",
+                obj(vec![
+                    ("Index", Value::from(index)),
+                    ("Value", value.clone()),
+                ]),
+            )]),
         ));
     }
     obj(top)

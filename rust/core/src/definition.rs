@@ -213,7 +213,9 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
             diagnostics: vec![Diagnostic {
                 severity: Severity::Error,
                 code: SCHEMA_VALIDATION_FAILED,
-                message: format!("The definition is nested more than {MAX_DEFINITION_DEPTH} levels deep"),
+                message: format!(
+                    "The definition is nested more than {MAX_DEFINITION_DEPTH} levels deep"
+                ),
                 location: Some("/".into()),
             }],
         });
@@ -227,7 +229,14 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
     let mut timeout_seconds = None;
     c.check_fields(
         top,
-        &["StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"],
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ],
         "/",
     );
     if let Some(t) = top.get("TimeoutSeconds") {
@@ -235,7 +244,10 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
     }
     c.check_query_language(top, "");
     c.machine(top, "", true);
-    let (errors, warnings): (Vec<_>, Vec<_>) = c.diags.into_iter().partition(|d| d.severity == Severity::Error);
+    let (errors, warnings): (Vec<_>, Vec<_>) = c
+        .diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
         let mut diagnostics = errors;
         diagnostics.extend(warnings);
@@ -268,7 +280,11 @@ fn jackson_style_error(text: &str, e: &serde_json::Error) -> (String, String) {
             ),
         )
     } else {
-        (e.line(), e.column(), format!("Unexpected character or end of input ({e})"))
+        (
+            e.line(),
+            e.column(),
+            format!("Unexpected character or end of input ({e})"),
+        )
     };
     let location = format!("[Source: (String)\"{snippet}\"; line: {line}, column: {column}]");
     (format!("{message}\n at {location}"), location)
@@ -304,9 +320,18 @@ fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
             "Credentials",
         ],
         "Choice" => &["Choices", "Default"],
-        "Wait" => &["Next", "End", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
-        "Succeed" => &[],
-        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Wait" => &[
+            "Next",
+            "End",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+        ],
+        // AWS's own documentation shows `"End": true` on Fail states, and such definitions are
+        // accepted; on a terminal state it changes nothing.
+        "Succeed" => &["End"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath", "End"],
         "Parallel" => &[
             "Next",
             "End",
@@ -362,12 +387,22 @@ fn type_name_of(v: &Value) -> &'static str {
 }
 
 impl Checker {
-    fn push(&mut self, severity: Severity, code: &'static str, message: impl Into<String>, loc: &str) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        message: impl Into<String>,
+        loc: &str,
+    ) {
         self.diags.push(Diagnostic {
             severity,
             code,
             message: message.into(),
-            location: Some(if loc.is_empty() { "/".to_string() } else { loc.to_string() }),
+            location: Some(if loc.is_empty() {
+                "/".to_string()
+            } else {
+                loc.to_string()
+            }),
         });
     }
 
@@ -377,7 +412,10 @@ impl Checker {
 
     fn wrong_type(&mut self, expected: &str, got: &Value, loc: &str) {
         self.error(
-            format!("Expected value of type {expected} but found {}", type_name_of(got)),
+            format!(
+                "Expected value of type {expected} but found {}",
+                type_name_of(got)
+            ),
             loc,
         );
     }
@@ -399,7 +437,10 @@ impl Checker {
                 &format!("{loc}/QueryLanguage"),
             ),
             Some(other) => self.error(
-                format!("Value {} is not one of [JSONPath, JSONata]", crate::value::to_text(other)),
+                format!(
+                    "Value {} is not one of [JSONPath, JSONata]",
+                    crate::value::to_text(other)
+                ),
                 &format!("{loc}/QueryLanguage"),
             ),
         }
@@ -420,7 +461,10 @@ impl Checker {
             Some(n) => Some(n),
             None => {
                 self.error(
-                    format!("Expected a non-negative integer but found {}", crate::value::to_text(v)),
+                    format!(
+                        "Expected a non-negative integer but found {}",
+                        crate::value::to_text(v)
+                    ),
                     loc,
                 );
                 None
@@ -428,7 +472,13 @@ impl Checker {
         }
     }
 
-    fn path_field(&mut self, obj: &Map<String, Value>, key: &str, loc: &str, nullable: bool) -> OptPath {
+    fn path_field(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        loc: &str,
+        nullable: bool,
+    ) -> OptPath {
         let v = obj.get(key)?;
         let here = format!("{loc}/{key}");
         match v {
@@ -436,7 +486,10 @@ impl Checker {
             Value::String(s) => match Path::parse(s) {
                 Ok(p) => Some(Some(p)),
                 Err(_) => {
-                    self.error(format!("The value for the field '{key}' must be a valid JSONPath"), &here);
+                    self.error(
+                        format!("The value for the field '{key}' must be a valid JSONPath"),
+                        &here,
+                    );
                     None
                 }
             },
@@ -473,7 +526,9 @@ impl Checker {
                 for (k, x) in m {
                     let here = format!("{loc}/{k}");
                     if let Value::String(s) = x {
-                        if !k.ends_with(".$") && (s.starts_with("$.") || s == "$" || intrinsics::looks_like_call(s)) {
+                        if !k.ends_with(".$")
+                            && (s.starts_with("$.") || s == "$" || intrinsics::looks_like_call(s))
+                        {
                             self.push(
                                 Severity::Warning,
                                 NO_DOLLAR,
@@ -501,11 +556,19 @@ impl Checker {
         let path_key = format!("{key}Path");
         match (obj.get(key), obj.get(&path_key)) {
             (Some(_), Some(_)) => {
-                self.error(format!("Only one of '{key}' and '{path_key}' may be given"), loc);
+                self.error(
+                    format!("Only one of '{key}' and '{path_key}' may be given"),
+                    loc,
+                );
                 None
             }
-            (Some(v), None) => self.non_negative_int(v, &format!("{loc}/{key}")).map(NumSource::Literal),
-            (None, Some(_)) => self.path_field(obj, &path_key, loc, false).flatten().map(NumSource::Path),
+            (Some(v), None) => self
+                .non_negative_int(v, &format!("{loc}/{key}"))
+                .map(NumSource::Literal),
+            (None, Some(_)) => self
+                .path_field(obj, &path_key, loc, false)
+                .flatten()
+                .map(NumSource::Path),
             (None, None) => None,
         }
     }
@@ -514,10 +577,15 @@ impl Checker {
         let path_key = format!("{key}Path");
         match (obj.get(key), obj.get(&path_key)) {
             (Some(_), Some(_)) => {
-                self.error(format!("Only one of '{key}' and '{path_key}' may be given"), loc);
+                self.error(
+                    format!("Only one of '{key}' and '{path_key}' may be given"),
+                    loc,
+                );
                 None
             }
-            (Some(_), None) => self.string(obj, key, loc).map(|s| StrSource::Literal(s.to_string())),
+            (Some(_), None) => self
+                .string(obj, key, loc)
+                .map(|s| StrSource::Literal(s.to_string())),
             (None, Some(_)) => {
                 let s = self.string(obj, &path_key, loc)?;
                 let here = format!("{loc}/{path_key}");
@@ -533,7 +601,12 @@ impl Checker {
                     match Path::parse(s) {
                         Ok(p) => Some(StrSource::Path(p)),
                         Err(_) => {
-                            self.error(format!("The value for the field '{path_key}' must be a valid JSONPath"), &here);
+                            self.error(
+                                format!(
+                                    "The value for the field '{path_key}' must be a valid JSONPath"
+                                ),
+                                &here,
+                            );
                             None
                         }
                     }
@@ -574,20 +647,40 @@ impl Checker {
             }
         };
         if !missing.is_empty() {
-            self.error(format!("These fields are required: [{}]", missing.join(", ")), loc);
+            self.error(
+                format!("These fields are required: [{}]", missing.join(", ")),
+                loc,
+            );
         }
         if !top {
-            self.check_fields(obj, &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"], loc);
+            self.check_fields(
+                obj,
+                &[
+                    "StartAt",
+                    "States",
+                    "Comment",
+                    "ProcessorConfig",
+                    "QueryLanguage",
+                ],
+                loc,
+            );
         }
         let Some(states_obj) = states_obj else {
             return index;
         };
         if states_obj.is_empty() {
-            self.error("The field 'States' must have at least one state", &format!("{loc}/States"));
+            self.error(
+                "The field 'States' must have at least one state",
+                &format!("{loc}/States"),
+            );
             return index;
         }
 
-        let names: HashMap<&str, usize> = states_obj.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let names: HashMap<&str, usize> = states_obj
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
         for name in states_obj.keys() {
             let here = format!("{loc}/States/{name}");
             if name.is_empty() || name.chars().count() > 80 {
@@ -668,7 +761,12 @@ impl Checker {
         index
     }
 
-    fn transition(&mut self, target: &str, names: &HashMap<&str, usize>, loc: &str) -> Option<usize> {
+    fn transition(
+        &mut self,
+        target: &str,
+        names: &HashMap<&str, usize>,
+        loc: &str,
+    ) -> Option<usize> {
         match names.get(target) {
             Some(&i) => Some(i),
             None => {
@@ -683,12 +781,22 @@ impl Checker {
         }
     }
 
-    fn state(&mut self, name: &str, v: &Value, loc: &str, names: &HashMap<&str, usize>) -> Option<State> {
+    fn state(
+        &mut self,
+        name: &str,
+        v: &Value,
+        loc: &str,
+        names: &HashMap<&str, usize>,
+    ) -> Option<State> {
         let Value::Object(obj) = v else {
             self.wrong_type("Object", v, loc);
             return None;
         };
-        let errors_before = self.diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors_before = self
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let type_name = match obj.get("Type") {
             Some(Value::String(t)) => t.as_str(),
             Some(other) => {
@@ -729,7 +837,9 @@ impl Checker {
                 (Some(n), false) => next = self.transition(n, names, &format!("{loc}/Next")),
                 (None, true) => {}
                 (None, false) if obj.contains_key("Next") => {}
-                (None, false) => self.error("These fields are required: [Next] or End must be true", loc),
+                (None, false) => {
+                    self.error("These fields are required: [Next] or End must be true", loc)
+                }
             }
         }
 
@@ -777,7 +887,11 @@ impl Checker {
             "Map" => self.map(obj, loc),
             _ => None,
         };
-        let errors_after = self.diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors_after = self
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         if errors_after > errors_before {
             return None;
         }
@@ -814,9 +928,18 @@ impl Checker {
             );
         }
         if self.machine_type == MachineType::Express {
-            for (suffix, label) in [(".sync", "'.sync'"), (".sync:2", "'.sync'"), (".waitForTaskToken", "'.waitForTaskToken'")] {
+            for (suffix, label) in [
+                (".sync", "'.sync'"),
+                (".sync:2", "'.sync'"),
+                (".waitForTaskToken", "'.waitForTaskToken'"),
+            ] {
                 if resource.ends_with(suffix) {
-                    self.error(format!("Express state machine does not support {label} service integration "), &here);
+                    self.error(
+                        format!(
+                            "Express state machine does not support {label} service integration "
+                        ),
+                        &here,
+                    );
                 }
             }
             if resource.starts_with("arn:aws:states:") && resource.contains(":activity:") {
@@ -843,9 +966,15 @@ impl Checker {
                 );
             }
         }
-        for (key, v) in [("TimeoutSeconds", &timeout), ("HeartbeatSeconds", &heartbeat)] {
+        for (key, v) in [
+            ("TimeoutSeconds", &timeout),
+            ("HeartbeatSeconds", &heartbeat),
+        ] {
             if let Some(NumSource::Literal(0)) = v {
-                self.error(format!("The field '{key}' must be a positive integer"), &format!("{loc}/{key}"));
+                self.error(
+                    format!("The field '{key}' must be a positive integer"),
+                    &format!("{loc}/{key}"),
+                );
             }
         }
         Some(Kind::Task {
@@ -868,18 +997,25 @@ impl Checker {
             return None;
         }
         Some(Kind::Wait(match given[0] {
-            "Seconds" => WaitFor::Seconds(self.non_negative_int(&obj["Seconds"], &format!("{loc}/Seconds"))?),
+            "Seconds" => {
+                WaitFor::Seconds(self.non_negative_int(&obj["Seconds"], &format!("{loc}/Seconds"))?)
+            }
             "Timestamp" => {
                 let s = self.string(obj, "Timestamp", loc)?;
                 match timestamp::parse(s) {
                     Some(t) => WaitFor::Timestamp(t),
                     None => {
-                        self.error("String does not match RFC3339 timestamp", &format!("{loc}/Timestamp"));
+                        self.error(
+                            "String does not match RFC3339 timestamp",
+                            &format!("{loc}/Timestamp"),
+                        );
                         return None;
                     }
                 }
             }
-            "SecondsPath" => WaitFor::SecondsPath(self.path_field(obj, "SecondsPath", loc, false)??),
+            "SecondsPath" => {
+                WaitFor::SecondsPath(self.path_field(obj, "SecondsPath", loc, false)??)
+            }
             _ => WaitFor::TimestampPath(self.path_field(obj, "TimestampPath", loc, false)??),
         }))
     }
@@ -894,7 +1030,10 @@ impl Checker {
             return None;
         };
         if items.is_empty() {
-            self.error("The field 'Branches' must have at least one branch", &format!("{loc}/Branches"));
+            self.error(
+                "The field 'Branches' must have at least one branch",
+                &format!("{loc}/Branches"),
+            );
             return None;
         }
         let mut branches = Vec::new();
@@ -921,7 +1060,10 @@ impl Checker {
             (Some(p), None) => ("ItemProcessor", p),
             (None, Some(p)) => ("Iterator", p),
             (Some(_), Some(_)) => {
-                self.error("Only one of 'ItemProcessor' or 'Iterator' may be given", loc);
+                self.error(
+                    "Only one of 'ItemProcessor' or 'Iterator' may be given",
+                    loc,
+                );
                 return None;
             }
             (None, None) => {
@@ -946,7 +1088,10 @@ impl Checker {
         }
         let processor = self.machine(pm, &here, false);
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
-            self.error("Only one of 'ItemSelector' or 'Parameters' may be given", loc);
+            self.error(
+                "Only one of 'ItemSelector' or 'Parameters' may be given",
+                loc,
+            );
         }
         let item_selector = self.template(obj, "ItemSelector", loc);
         let items_path = self.path_field(obj, "ItemsPath", loc, false).flatten();
@@ -981,11 +1126,20 @@ impl Checker {
             return Vec::new();
         };
         if items.is_empty() {
-            self.error("The field 'ErrorEquals' must not be empty", &format!("{loc}/ErrorEquals"));
+            self.error(
+                "The field 'ErrorEquals' must not be empty",
+                &format!("{loc}/ErrorEquals"),
+            );
         }
-        let names: Vec<String> = items.iter().filter_map(|x| x.as_str().map(String::from)).collect();
+        let names: Vec<String> = items
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect();
         if names.len() != items.len() {
-            self.error("ErrorEquals must contain only strings", &format!("{loc}/ErrorEquals"));
+            self.error(
+                "ErrorEquals must contain only strings",
+                &format!("{loc}/ErrorEquals"),
+            );
         }
         if names.iter().any(|n| n == crate::errors::ALL) && names.len() > 1 {
             self.error(
@@ -996,7 +1150,12 @@ impl Checker {
         names
     }
 
-    fn list<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, loc: &str) -> Vec<(String, &'v Map<String, Value>)> {
+    fn list<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        loc: &str,
+    ) -> Vec<(String, &'v Map<String, Value>)> {
         let Some(v) = obj.get(key) else {
             return Vec::new();
         };
@@ -1049,7 +1208,10 @@ impl Checker {
                     Some(v) => match v.as_f64() {
                         Some(x) if x >= min && (!integer || x.fract() == 0.0) => x,
                         _ => {
-                            self.error(format!("The field '{key}' has an invalid value"), &format!("{here}/{key}"));
+                            self.error(
+                                format!("The field '{key}' has an invalid value"),
+                                &format!("{here}/{key}"),
+                            );
                             default
                         }
                     },
@@ -1058,13 +1220,18 @@ impl Checker {
             let interval_seconds = num("IntervalSeconds", 1.0, 1.0, true);
             let max_attempts = num("MaxAttempts", 3.0, 0.0, true) as u32;
             let backoff_rate = num("BackoffRate", 2.0, 1.0, false);
-            let max_delay_seconds = m.get("MaxDelaySeconds").map(|_| num("MaxDelaySeconds", 0.0, 1.0, true));
+            let max_delay_seconds = m
+                .get("MaxDelaySeconds")
+                .map(|_| num("MaxDelaySeconds", 0.0, 1.0, true));
             let jitter_full = match m.get("JitterStrategy") {
                 None => false,
                 Some(Value::String(s)) if s == "FULL" => true,
                 Some(Value::String(s)) if s == "NONE" => false,
                 Some(_) => {
-                    self.error("The field 'JitterStrategy' must be FULL or NONE", &format!("{here}/JitterStrategy"));
+                    self.error(
+                        "The field 'JitterStrategy' must be FULL or NONE",
+                        &format!("{here}/JitterStrategy"),
+                    );
                     false
                 }
             };
@@ -1082,7 +1249,12 @@ impl Checker {
         out
     }
 
-    fn catchers(&mut self, obj: &Map<String, Value>, loc: &str, names: &HashMap<&str, usize>) -> Vec<Catcher> {
+    fn catchers(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        names: &HashMap<&str, usize>,
+    ) -> Vec<Catcher> {
         let mut out = Vec::new();
         let mut lists = Vec::new();
         for (here, m) in self.list(obj, "Catch", loc) {
@@ -1111,14 +1283,22 @@ impl Checker {
         out
     }
 
-    fn choice_state(&mut self, obj: &Map<String, Value>, loc: &str, names: &HashMap<&str, usize>) -> Option<Kind> {
+    fn choice_state(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        names: &HashMap<&str, usize>,
+    ) -> Option<Kind> {
         if !obj.contains_key("Choices") {
             self.error("These fields are required: [Choices]", loc);
             return None;
         }
         let items = self.list(obj, "Choices", loc);
         if items.is_empty() {
-            self.error("The field 'Choices' must have at least one rule", &format!("{loc}/Choices"));
+            self.error(
+                "The field 'Choices' must have at least one rule",
+                &format!("{loc}/Choices"),
+            );
         }
         let mut choices = Vec::new();
         for (here, m) in items {
@@ -1156,9 +1336,13 @@ impl Checker {
         if ops.len() != 1 {
             self.error(
                 if ops.is_empty() {
-                    "A choice rule needs exactly one comparison operator, And, Or or Not".to_string()
+                    "A choice rule needs exactly one comparison operator, And, Or or Not"
+                        .to_string()
                 } else {
-                    format!("A choice rule may have only one operator, found [{}]", ops.join(", "))
+                    format!(
+                        "A choice rule may have only one operator, found [{}]",
+                        ops.join(", ")
+                    )
                 },
                 loc,
             );
@@ -1190,7 +1374,11 @@ impl Checker {
                 }
                 let rules: Option<Vec<Rule>> = rules.into_iter().collect();
                 let rules = rules?;
-                Some(if op == "And" { Rule::And(rules) } else { Rule::Or(rules) })
+                Some(if op == "And" {
+                    Rule::And(rules)
+                } else {
+                    Rule::Or(rules)
+                })
             }
             "Not" => match value {
                 Value::Object(sub) => Some(Rule::Not(Box::new(self.rule(sub, &here, false)?))),
@@ -1250,7 +1438,10 @@ impl Checker {
                     match Path::parse(s) {
                         Ok(p) => Operand::Path(p),
                         Err(_) => {
-                            self.error(format!("The value for the field '{op}' must be a valid JSONPath"), &here);
+                            self.error(
+                                format!("The value for the field '{op}' must be a valid JSONPath"),
+                                &here,
+                            );
                             return None;
                         }
                     }
@@ -1259,7 +1450,9 @@ impl Checker {
                         choice::Kind::String => value.is_string(),
                         choice::Kind::Numeric => value.is_number(),
                         choice::Kind::Boolean => value.is_boolean(),
-                        choice::Kind::Timestamp => value.as_str().is_some_and(|s| timestamp::parse(s).is_some()),
+                        choice::Kind::Timestamp => value
+                            .as_str()
+                            .is_some_and(|s| timestamp::parse(s).is_some()),
                     };
                     if !ok {
                         let expected = match kind {
@@ -1286,7 +1479,9 @@ impl Checker {
 
 fn contains_dollar_key(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, x)| k.ends_with(".$") || contains_dollar_key(x)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| k.ends_with(".$") || contains_dollar_key(x)),
         Value::Array(items) => items.iter().any(contains_dollar_key),
         _ => false,
     }
@@ -1295,7 +1490,11 @@ fn contains_dollar_key(v: &Value) -> bool {
 /// `arn:partition:service:region:account:resource` — at least six colon-separated parts.
 fn is_arn(s: &str) -> bool {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
-    parts.len() == 6 && parts[0] == "arn" && !parts[1].is_empty() && !parts[2].is_empty() && !parts[5].is_empty()
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && !parts[2].is_empty()
+        && !parts[5].is_empty()
 }
 
 #[cfg(test)]
@@ -1303,7 +1502,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        compile(text, MachineType::Standard).unwrap_err().to_string()
+        compile(text, MachineType::Standard)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -1336,23 +1537,37 @@ mod tests {
 
     #[test]
     fn reports_every_problem_with_its_location() {
-        let e = err(
-            r#"{"StartAt": "A", "States": {
+        let e = err(r#"{"StartAt": "A", "States": {
                 "A": {"Type": "Pass", "Next": "Nowhere", "Bogus": 1},
                 "B": {"Type": "Pass", "End": "yes"},
                 "C": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true, "InputPath": "x"}
-            }}"#,
+            }}"#);
+        assert!(
+            e.contains("Field 'Bogus' is not supported at /States/A"),
+            "{e}"
         );
-        assert!(e.contains("Field 'Bogus' is not supported at /States/A"), "{e}");
-        assert!(e.contains("MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next"), "{e}");
-        assert!(e.contains("Expected value of type Boolean but found String at /States/B/End"), "{e}");
+        assert!(
+            e.contains(
+                "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("Expected value of type Boolean but found String at /States/B/End"),
+            "{e}"
+        );
         assert!(e.contains("The value for the field 'InputPath' must be a valid JSONPath at /States/C/InputPath"), "{e}");
     }
 
     #[test]
     fn unreachable_and_express_rules() {
-        let e = err(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}"#);
-        assert!(e.contains("MISSING_TRANSITION_TARGET: State \"B\" is not reachable. at /States/B"), "{e}");
+        let e = err(
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}"#,
+        );
+        assert!(
+            e.contains("MISSING_TRANSITION_TARGET: State \"B\" is not reachable. at /States/B"),
+            "{e}"
+        );
         let e = compile(
             r#"{"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync", "End": true}}}"#,
             MachineType::Express,

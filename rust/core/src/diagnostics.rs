@@ -48,11 +48,16 @@ pub struct DefinitionError {
 impl DefinitionError {
     /// The code of the first error, as AWS reports it.
     pub fn code(&self) -> &'static str {
-        self.errors().next().map(|d| d.code).unwrap_or(SCHEMA_VALIDATION_FAILED)
+        self.errors()
+            .next()
+            .map(|d| d.code)
+            .unwrap_or(SCHEMA_VALIDATION_FAILED)
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 }
 
@@ -66,7 +71,11 @@ impl fmt::Display for DefinitionError {
                 None => format!("{}: {}", d.code, d.message.trim_end()),
             })
             .collect();
-        write!(f, "Invalid State Machine Definition: '{}'", parts.join(", "))
+        write!(
+            f,
+            "Invalid State Machine Definition: '{}'",
+            parts.join(", ")
+        )
     }
 }
 

@@ -63,9 +63,9 @@ pub fn error_matches(error_equals: &[String], error: &str) -> bool {
     if error == RUNTIME {
         return false;
     }
-    error_equals.iter().any(|e| {
-        e == error || e == ALL || (e == TASK_FAILED && error != TIMEOUT)
-    })
+    error_equals
+        .iter()
+        .any(|e| e == error || e == ALL || (e == TASK_FAILED && error != TIMEOUT))
 }
 
 #[cfg(test)]

@@ -153,7 +153,10 @@ pub struct Execution {
 fn error_output(f: &Failure) -> Value {
     let mut m = Map::new();
     m.insert("Error".into(), f.error.clone().into());
-    m.insert("Cause".into(), f.cause.clone().map(Value::from).unwrap_or(Value::Null));
+    m.insert(
+        "Cause".into(),
+        f.cause.clone().map(Value::from).unwrap_or(Value::Null),
+    );
     Value::Object(m)
 }
 
@@ -218,7 +221,8 @@ impl Execution {
 
     /// Reports a task's failure.
     pub fn fail(&mut self, token: u64, error: String, cause: Option<String>) {
-        self.inbox.push((token, Outcome::Failure(Failure::plain(error, cause))));
+        self.inbox
+            .push((token, Outcome::Failure(Failure::plain(error, cause))));
     }
 
     /// Reports that a sleep is over.
@@ -269,7 +273,13 @@ impl Execution {
     // -----------------------------------------------------------------------------------------
     // Frames
 
-    fn spawn(&mut self, machine: usize, state: usize, input: Value, parent: Option<(usize, usize)>) -> usize {
+    fn spawn(
+        &mut self,
+        machine: usize,
+        state: usize,
+        input: Value,
+        parent: Option<(usize, usize)>,
+    ) -> usize {
         let frame = Frame {
             machine,
             state,
@@ -321,8 +331,12 @@ impl Execution {
         };
         let waiting = std::mem::replace(&mut frame.waiting, Waiting::Nothing);
         let resume = match (waiting, outcome) {
-            (Waiting::Task { effective, .. }, Outcome::Success(v)) => Resume::TaskDone(Ok(v), effective),
-            (Waiting::Task { effective, .. }, Outcome::Failure(f)) => Resume::TaskDone(Err(f), effective),
+            (Waiting::Task { effective, .. }, Outcome::Success(v)) => {
+                Resume::TaskDone(Ok(v), effective)
+            }
+            (Waiting::Task { effective, .. }, Outcome::Failure(f)) => {
+                Resume::TaskDone(Err(f), effective)
+            }
             (Waiting::Wait { effective, .. }, _) => Resume::WaitDone(effective),
             (Waiting::Retry { .. }, _) => Resume::Retry,
             (other, _) => {
@@ -483,7 +497,16 @@ impl Execution {
                 cause,
                 in_state: false,
             })
-            .map_err(|f| if f.error.is_empty() { Failure { error: String::new(), ..f } } else { f });
+            .map_err(|f| {
+                if f.error.is_empty() {
+                    Failure {
+                        error: String::new(),
+                        ..f
+                    }
+                } else {
+                    f
+                }
+            });
         }
         let effective = select(&state.input_path, raw, &context)?;
         match &state.kind {
@@ -538,9 +561,15 @@ impl Execution {
                 timeout,
                 heartbeat,
             } => {
-                let payload = self.parameters(state, &effective, &context)?.unwrap_or_else(|| effective.clone());
-                let timeout_seconds = self.number(timeout, &effective, "TimeoutSecondsPath")?.map(|x| x as f64);
-                let heartbeat_seconds = self.number(heartbeat, &effective, "HeartbeatSecondsPath")?.map(|x| x as f64);
+                let payload = self
+                    .parameters(state, &effective, &context)?
+                    .unwrap_or_else(|| effective.clone());
+                let timeout_seconds = self
+                    .number(timeout, &effective, "TimeoutSecondsPath")?
+                    .map(|x| x as f64);
+                let heartbeat_seconds = self
+                    .number(heartbeat, &effective, "HeartbeatSecondsPath")?
+                    .map(|x| x as f64);
                 self.event(); // TaskScheduled
                 self.event(); // TaskStarted
                 let token = self.token(fid);
@@ -558,7 +587,9 @@ impl Execution {
                 Ok(Step::Block)
             }
             Kind::Parallel { branches } => {
-                let input = self.parameters(state, &effective, &context)?.unwrap_or_else(|| effective.clone());
+                let input = self
+                    .parameters(state, &effective, &context)?
+                    .unwrap_or_else(|| effective.clone());
                 self.event(); // ParallelStateStarted
                 let n = branches.len();
                 let children = Children {
@@ -588,9 +619,9 @@ impl Execution {
             } => {
                 let items = match items_path {
                     None => effective.clone(),
-                    Some(p) => p
-                        .query(&effective)
-                        .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e)))?,
+                    Some(p) => p.query(&effective).map_err(|e| {
+                        Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
+                    })?,
                 };
                 let Value::Array(items) = items else {
                     return Err(Failure::runtime(format!(
@@ -599,10 +630,17 @@ impl Execution {
                         to_text(&items)
                     )));
                 };
-                let max_concurrency = self.number(max_concurrency, &effective, "MaxConcurrencyPath")?.unwrap_or(0);
-                let tolerated_count = self.number(tolerated_count, &effective, "ToleratedFailureCountPath")?;
+                let max_concurrency = self
+                    .number(max_concurrency, &effective, "MaxConcurrencyPath")?
+                    .unwrap_or(0);
+                let tolerated_count =
+                    self.number(tolerated_count, &effective, "ToleratedFailureCountPath")?;
                 let tolerated_percentage = self
-                    .number(tolerated_percentage, &effective, "ToleratedFailurePercentagePath")?
+                    .number(
+                        tolerated_percentage,
+                        &effective,
+                        "ToleratedFailurePercentagePath",
+                    )?
                     .map(|p| p as f64);
                 let selector = item_selector.as_ref().or(state.parameters.as_ref());
                 let mut inputs = Vec::with_capacity(items.len());
@@ -638,7 +676,12 @@ impl Execution {
         }
     }
 
-    fn parameters(&mut self, state: &State, effective: &Value, context: &Value) -> Result<Option<Value>, Failure> {
+    fn parameters(
+        &mut self,
+        state: &State,
+        effective: &Value,
+        context: &Value,
+    ) -> Result<Option<Value>, Failure> {
         if matches!(state.kind, Kind::Map { .. }) {
             return Ok(None); // a Map's Parameters select each item instead
         }
@@ -649,7 +692,13 @@ impl Execution {
     }
 
     /// ResultSelector, ResultPath and OutputPath, then the transition.
-    fn finish_state(&mut self, fid: usize, state: &State, _effective: Value, result: Value) -> Result<Step, Failure> {
+    fn finish_state(
+        &mut self,
+        fid: usize,
+        state: &State,
+        _effective: Value,
+        result: Value,
+    ) -> Result<Step, Failure> {
         let context = self.context_for(fid, state, None);
         let result = match &state.result_selector {
             Some(t) => t.eval(&result, &context, &mut self.rng)?,
@@ -685,7 +734,11 @@ impl Execution {
             None => return Ok(None),
             Some(StrSource::Literal(s)) => return Ok(Some(s.clone())),
             Some(StrSource::Path(p)) => {
-                let root = if p.root() == Root::Context { context } else { input };
+                let root = if p.root() == Root::Context {
+                    context
+                } else {
+                    input
+                };
                 p.query(root).map_err(|_| {
                     Failure::runtime(format!(
                         "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
@@ -710,14 +763,19 @@ impl Execution {
         }))
     }
 
-    fn number(&self, src: &Option<NumSource>, input: &Value, field: &str) -> Result<Option<u64>, Failure> {
+    fn number(
+        &self,
+        src: &Option<NumSource>,
+        input: &Value,
+        field: &str,
+    ) -> Result<Option<u64>, Failure> {
         match src {
             None => Ok(None),
             Some(NumSource::Literal(n)) => Ok(Some(*n)),
             Some(NumSource::Path(p)) => {
-                let v = p
-                    .query(input)
-                    .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e)))?;
+                let v = p.query(input).map_err(|e| {
+                    Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
+                })?;
                 match v.as_u64() {
                     Some(n) => Ok(Some(n)),
                     None => Err(Failure::runtime(format!(
@@ -735,7 +793,9 @@ impl Execution {
             p.query(input)
                 .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e)))
         };
-        let until = |instant: timestamp::Instant| ((instant / 1_000_000) as i64 - self.now_ms) as f64 / 1000.0;
+        let until = |instant: timestamp::Instant| {
+            ((instant / 1_000_000) as i64 - self.now_ms) as f64 / 1000.0
+        };
         match how {
             WaitFor::Seconds(s) => Ok(*s as f64),
             WaitFor::Timestamp(t) => Ok(until(*t).max(0.0)),
@@ -819,7 +879,10 @@ impl Execution {
                     f.retry_total += 1;
                     f.waiting = Waiting::Retry { token };
                 }
-                self.effects.push(Effect::Sleep { token, seconds: delay });
+                self.effects.push(Effect::Sleep {
+                    token,
+                    seconds: delay,
+                });
                 return Step::Block;
             }
         }
@@ -848,8 +911,15 @@ impl Execution {
         if children.inputs.is_empty() {
             self.event(); // MapStateSucceeded
             let effective = std::mem::take(&mut children.effective);
-            let (program, m, s) = self.state_of(fid).ok_or_else(|| Failure::runtime("lost frame"))?;
-            return self.finish_state(fid, &program.machines[m].states[s], effective, Value::Array(Vec::new()));
+            let (program, m, s) = self
+                .state_of(fid)
+                .ok_or_else(|| Failure::runtime("lost frame"))?;
+            return self.finish_state(
+                fid,
+                &program.machines[m].states[s],
+                effective,
+                Value::Array(Vec::new()),
+            );
         }
         self.launch(fid, &mut children);
         if let Some(f) = self.frame(fid) {
@@ -865,7 +935,11 @@ impl Execution {
             let slot = ch.started;
             ch.started += 1;
             ch.running += 1;
-            let machine = if ch.is_map { ch.machines[0] } else { ch.machines[slot] };
+            let machine = if ch.is_map {
+                ch.machines[0]
+            } else {
+                ch.machines[slot]
+            };
             let input = ch.inputs[slot].take().unwrap_or(Value::Null);
             if ch.is_map {
                 self.event(); // MapIterationStarted
@@ -876,7 +950,11 @@ impl Execution {
     }
 
     fn finish_frame(&mut self, fid: usize, result: Result<Value, Failure>) {
-        let parent = self.frames.get(fid).and_then(Option::as_ref).and_then(|f| f.parent);
+        let parent = self
+            .frames
+            .get(fid)
+            .and_then(Option::as_ref)
+            .and_then(|f| f.parent);
         self.release(fid);
         let Some((pid, slot)) = parent else {
             match result {
@@ -888,7 +966,8 @@ impl Execution {
         let Some(parent) = self.frame(pid) else {
             return;
         };
-        let Waiting::Children(mut ch) = std::mem::replace(&mut parent.waiting, Waiting::Nothing) else {
+        let Waiting::Children(mut ch) = std::mem::replace(&mut parent.waiting, Waiting::Nothing)
+        else {
             return;
         };
         ch.running -= 1;
@@ -911,7 +990,8 @@ impl Execution {
                     let over_pct = ch
                         .tolerated_percentage
                         .is_none_or(|p| (ch.failed as f64) * 100.0 / (total as f64) > p);
-                    let tolerated = ch.tolerated_count.is_some() || ch.tolerated_percentage.is_some();
+                    let tolerated =
+                        ch.tolerated_count.is_some() || ch.tolerated_percentage.is_some();
                     if over_count && over_pct {
                         failure = Some(if tolerated {
                             Failure::in_state(
@@ -941,7 +1021,11 @@ impl Execution {
             return;
         }
         if ch.finished == total {
-            let results = ch.results.iter_mut().map(|r| r.take().unwrap_or(Value::Null)).collect();
+            let results = ch
+                .results
+                .iter_mut()
+                .map(|r| r.take().unwrap_or(Value::Null))
+                .collect();
             let effective = std::mem::take(&mut ch.effective);
             if let Some(p) = self.frame(pid) {
                 p.resume = Some(Resume::ChildrenDone(Ok(results), effective));
@@ -963,7 +1047,9 @@ impl Execution {
         self.free.push(fid);
         self.runnable.retain(|&r| r != fid);
         match frame.waiting {
-            Waiting::Task { token, .. } | Waiting::Wait { token, .. } | Waiting::Retry { token } => {
+            Waiting::Task { token, .. }
+            | Waiting::Wait { token, .. }
+            | Waiting::Retry { token } => {
                 self.tokens.remove(&token);
                 self.effects.push(Effect::Cancel { token });
             }
@@ -984,7 +1070,13 @@ impl Execution {
         }
     }
 
-    fn finish(&mut self, status: Status, output: Option<Value>, error: Option<String>, cause: Option<String>) {
+    fn finish(
+        &mut self,
+        status: Status,
+        output: Option<Value>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
         if self.status != Status::Running {
             return;
         }
@@ -994,7 +1086,8 @@ impl Execution {
         self.cause = cause;
         let mut tokens: Vec<u64> = self.tokens.drain().map(|(t, _)| t).collect();
         tokens.sort_unstable();
-        self.effects.extend(tokens.into_iter().map(|token| Effect::Cancel { token }));
+        self.effects
+            .extend(tokens.into_iter().map(|token| Effect::Cancel { token }));
         self.runnable.clear();
         self.frames.clear();
         self.free.clear();
@@ -1070,13 +1163,18 @@ mod tests {
         let (t1, _) = invoke_token(&ex.run(0));
         ex.fail(t1, "Boom".into(), Some("first".into()));
         let effects = ex.run(1);
-        let Effect::Sleep { token, seconds } = effects[0] else { panic!("{effects:?}") };
+        let Effect::Sleep { token, seconds } = effects[0] else {
+            panic!("{effects:?}")
+        };
         assert_eq!(seconds, 2.0);
         ex.wake(token);
         let (t2, _) = invoke_token(&ex.run(2));
         ex.fail(t2, "Boom".into(), Some("second".into()));
         assert_eq!(ex.run(3), vec![Effect::Done]);
-        assert_eq!(ex.output(), Some(&json!({"err": {"Error": "Boom", "Cause": "second"}})));
+        assert_eq!(
+            ex.output(),
+            Some(&json!({"err": {"Error": "Boom", "Cause": "second"}}))
+        );
     }
 
     #[test]
@@ -1121,7 +1219,10 @@ mod tests {
             json!({}),
         );
         assert_eq!(ex.run(0), vec![Effect::Done]);
-        assert_eq!(ex.output(), Some(&json!([{"i": 0, "v": 1}, {"i": 1, "v": 2}])));
+        assert_eq!(
+            ex.output(),
+            Some(&json!([{"i": 0, "v": 1}, {"i": 1, "v": 2}]))
+        );
     }
 
     #[test]

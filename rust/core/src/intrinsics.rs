@@ -81,7 +81,10 @@ impl Func {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
     /// A quoted string; `raw` keeps the escapes, which States.Format needs to tell `\{` from `{`.
-    Str { value: String, raw: String },
+    Str {
+        value: String,
+        raw: String,
+    },
     Literal(Value),
     Path(Path),
     Call(Box<Call>),
@@ -107,7 +110,10 @@ pub fn parse(text: &str) -> Result<Call, String> {
     let call = p.call()?;
     p.ws();
     if p.pos != text.len() {
-        return Err(format!("Unexpected text after the function call at position {}", p.pos));
+        return Err(format!(
+            "Unexpected text after the function call at position {}",
+            p.pos
+        ));
     }
     Ok(call)
 }
@@ -135,7 +141,8 @@ impl Parser<'_> {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
             .unwrap_or(self.rest().len());
         let name = self.rest()[..name_len].to_string();
-        let func = Func::from_name(&name).ok_or_else(|| format!("Unknown intrinsic function '{name}'"))?;
+        let func =
+            Func::from_name(&name).ok_or_else(|| format!("Unknown intrinsic function '{name}'"))?;
         self.pos += name_len;
         self.ws();
         if !self.rest().starts_with('(') {
@@ -298,20 +305,33 @@ pub fn eval(call: &Call, env: &mut Env, field: &str) -> Result<Value, Failure> {
 }
 
 fn string_arg<'v>(call: &Call, v: &'v Value, what: &str) -> Result<&'v str, Failure> {
-    v.as_str().ok_or_else(|| fail(call, format!("the {what} must be a string, not {}", to_text(v))))
+    v.as_str().ok_or_else(|| {
+        fail(
+            call,
+            format!("the {what} must be a string, not {}", to_text(v)),
+        )
+    })
 }
 
 fn array_arg<'v>(call: &Call, v: &'v Value, what: &str) -> Result<&'v Vec<Value>, Failure> {
     match v {
         Value::Array(a) => Ok(a),
-        _ => Err(fail(call, format!("the {what} must be an array, not {}", to_text(v)))),
+        _ => Err(fail(
+            call,
+            format!("the {what} must be an array, not {}", to_text(v)),
+        )),
     }
 }
 
 fn int_arg(call: &Call, v: &Value, what: &str) -> Result<i64, Failure> {
     match v {
-        Value::Number(_) if is_integral_number(v) => as_integer(v).ok_or_else(|| fail(call, "integer out of range")),
-        _ => Err(fail(call, format!("the {what} must be an integer, not {}", to_text(v)))),
+        Value::Number(_) if is_integral_number(v) => {
+            as_integer(v).ok_or_else(|| fail(call, "integer out of range"))
+        }
+        _ => Err(fail(
+            call,
+            format!("the {what} must be an integer, not {}", to_text(v)),
+        )),
     }
 }
 
@@ -336,7 +356,8 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             if s.trim().is_empty() {
                 return Err(fail(call, "the argument is an empty string"));
             }
-            serde_json::from_str(s).map_err(|e| fail(call, format!("the argument is not JSON text: {e}")))?
+            serde_json::from_str(s)
+                .map_err(|e| fail(call, format!("the argument is not JSON text: {e}")))?
         }
         Func::JsonToString => Value::String(to_text(&args[0])),
         Func::Array => Value::Array(args),
@@ -346,7 +367,11 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             if size <= 0 {
                 return Err(fail(call, "the chunk size must be greater than 0"));
             }
-            Value::Array(a.chunks(size as usize).map(|c| Value::Array(c.to_vec())).collect())
+            Value::Array(
+                a.chunks(size as usize)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
+            )
         }
         Func::ArrayContains => {
             let a = array_arg(call, &args[0], "first argument")?;
@@ -369,7 +394,11 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             if count > 1000 {
                 return Err(fail(call, "the array cannot have more than 1000 items"));
             }
-            Value::Array((0..count as i64).map(|i| Value::from(start + i * step)).collect())
+            Value::Array(
+                (0..count as i64)
+                    .map(|i| Value::from(start + i * step))
+                    .collect(),
+            )
         }
         Func::ArrayGetItem => {
             let a = array_arg(call, &args[0], "first argument")?;
@@ -419,7 +448,9 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             Value::String(hash(alg, data.as_bytes()).ok_or_else(|| {
                 fail(
                     call,
-                    format!("the algorithm '{alg}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"),
+                    format!(
+                        "the algorithm '{alg}' is not one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"
+                    ),
                 )
             })?)
         }
@@ -458,7 +489,12 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
                 let n = match a {
                     Value::Number(n) if is_integral_number(a) => as_integer(a).unwrap_or_default(),
                     Value::Number(n) => java_round(n.as_f64().unwrap_or_default()),
-                    _ => return Err(fail(call, format!("the arguments must be numbers, not {}", to_text(a)))),
+                    _ => {
+                        return Err(fail(
+                            call,
+                            format!("the arguments must be numbers, not {}", to_text(a)),
+                        ))
+                    }
                 };
                 sum = sum
                     .checked_add(n)
@@ -496,9 +532,9 @@ fn format(call: &Call, template: &str, args: &[Value]) -> Result<Value, Failure>
             }
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
-                let arg = args
-                    .get(next)
-                    .ok_or_else(|| fail(call, "the template has more placeholders than arguments"))?;
+                let arg = args.get(next).ok_or_else(|| {
+                    fail(call, "the template has more placeholders than arguments")
+                })?;
                 match arg {
                     Value::String(s) => out.push_str(s),
                     other => out.push_str(&to_text(other)),
@@ -509,7 +545,10 @@ fn format(call: &Call, template: &str, args: &[Value]) -> Result<Value, Failure>
         }
     }
     if next != args.len() {
-        return Err(fail(call, "the number of arguments does not match the placeholders"));
+        return Err(fail(
+            call,
+            "the number of arguments does not match the placeholders",
+        ));
     }
     Ok(Value::String(out))
 }
@@ -547,39 +586,81 @@ mod tests {
     #[test]
     fn format_and_escapes() {
         assert_eq!(
-            run("States.Format('a {} b {}', $.x, $.y)", json!({"x": "s", "y": [1]})).unwrap(),
+            run(
+                "States.Format('a {} b {}', $.x, $.y)",
+                json!({"x": "s", "y": [1]})
+            )
+            .unwrap(),
             json!("a s b [1]")
         );
-        assert_eq!(run(r"States.Format('\{\} {}', 1)", json!({})).unwrap(), json!("{} 1"));
-        assert_eq!(run(r"States.Format('it\'s {}', 2.5)", json!({})).unwrap(), json!("it's 2.5"));
+        assert_eq!(
+            run(r"States.Format('\{\} {}', 1)", json!({})).unwrap(),
+            json!("{} 1")
+        );
+        assert_eq!(
+            run(r"States.Format('it\'s {}', 2.5)", json!({})).unwrap(),
+            json!("it's 2.5")
+        );
         assert!(run("States.Format('{} {}', 1)", json!({})).is_err());
     }
 
     #[test]
     fn arrays() {
         assert_eq!(
-            run("States.ArrayPartition(States.Array(1,2,3,4,5), 2)", json!({})).unwrap(),
+            run(
+                "States.ArrayPartition(States.Array(1,2,3,4,5), 2)",
+                json!({})
+            )
+            .unwrap(),
             json!([[1, 2], [3, 4], [5]])
         );
-        assert_eq!(run("States.ArrayRange(1, 9, 2)", json!({})).unwrap(), json!([1, 3, 5, 7, 9]));
-        assert_eq!(run("States.ArrayRange(5, 1, -2)", json!({})).unwrap(), json!([5, 3, 1]));
-        assert_eq!(run("States.ArrayGetItem($.a, 1)", json!({"a": [7, 8]})).unwrap(), json!(8));
-        assert_eq!(run("States.ArrayLength($.a)", json!({"a": [7, 8]})).unwrap(), json!(2));
         assert_eq!(
-            run("States.ArrayUnique($.a)", json!({"a": [1, 1.0, {"a": 1}, {"a": 1}, null]})).unwrap(),
+            run("States.ArrayRange(1, 9, 2)", json!({})).unwrap(),
+            json!([1, 3, 5, 7, 9])
+        );
+        assert_eq!(
+            run("States.ArrayRange(5, 1, -2)", json!({})).unwrap(),
+            json!([5, 3, 1])
+        );
+        assert_eq!(
+            run("States.ArrayGetItem($.a, 1)", json!({"a": [7, 8]})).unwrap(),
+            json!(8)
+        );
+        assert_eq!(
+            run("States.ArrayLength($.a)", json!({"a": [7, 8]})).unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            run(
+                "States.ArrayUnique($.a)",
+                json!({"a": [1, 1.0, {"a": 1}, {"a": 1}, null]})
+            )
+            .unwrap(),
             json!([1, {"a": 1}, null])
         );
-        assert_eq!(run("States.ArrayContains($.a, 2)", json!({"a": [1, 2]})).unwrap(), json!(true));
+        assert_eq!(
+            run("States.ArrayContains($.a, 2)", json!({"a": [1, 2]})).unwrap(),
+            json!(true)
+        );
         assert!(run("States.ArrayGetItem($.a, 5)", json!({"a": [1]})).is_err());
         assert!(run("States.ArrayRange(0, 2000, 1)", json!({})).is_err());
     }
 
     #[test]
     fn math_rounds_like_java() {
-        assert_eq!(run("States.MathAdd(-1.5, 0)", json!({})).unwrap(), json!(-1));
+        assert_eq!(
+            run("States.MathAdd(-1.5, 0)", json!({})).unwrap(),
+            json!(-1)
+        );
         assert_eq!(run("States.MathAdd(2.5, 0)", json!({})).unwrap(), json!(3));
-        assert_eq!(run("States.MathAdd(-1.49, -1.5)", json!({})).unwrap(), json!(-2));
-        assert_eq!(run("States.MathAdd($.a, -1)", json!({"a": 10})).unwrap(), json!(9));
+        assert_eq!(
+            run("States.MathAdd(-1.49, -1.5)", json!({})).unwrap(),
+            json!(-2)
+        );
+        assert_eq!(
+            run("States.MathAdd($.a, -1)", json!({"a": 10})).unwrap(),
+            json!(9)
+        );
         let r = run("States.MathRandom(1, 3)", json!({})).unwrap();
         assert!(r == json!(1) || r == json!(2));
     }
@@ -590,19 +671,42 @@ mod tests {
             run("States.StringSplit($.s, ',')", json!({"s": "a,,b,"})).unwrap(),
             json!(["a", "b"])
         );
-        assert_eq!(run("States.Base64Encode('hi')", json!({})).unwrap(), json!("aGk="));
-        assert_eq!(run("States.Base64Decode('aGk=')", json!({})).unwrap(), json!("hi"));
+        assert_eq!(
+            run("States.Base64Encode('hi')", json!({})).unwrap(),
+            json!("aGk=")
+        );
+        assert_eq!(
+            run("States.Base64Decode('aGk=')", json!({})).unwrap(),
+            json!("hi")
+        );
         assert_eq!(
             run("States.Hash('input data', 'MD5')", json!({})).unwrap(),
             json!("812f45842bc6d66ee14572ce20db8e86")
         );
-        assert_eq!(run("States.StringToJson($.s)", json!({"s": "[1]"})).unwrap(), json!([1]));
-        assert_eq!(run("States.JsonToString($.o)", json!({"o": {"a": [1]}})).unwrap(), json!("{\"a\":[1]}"));
         assert_eq!(
-            run("States.JsonMerge($.a, $.b, false)", json!({"a": {"x": 1, "y": 1}, "b": {"y": 2}})).unwrap(),
+            run("States.StringToJson($.s)", json!({"s": "[1]"})).unwrap(),
+            json!([1])
+        );
+        assert_eq!(
+            run("States.JsonToString($.o)", json!({"o": {"a": [1]}})).unwrap(),
+            json!("{\"a\":[1]}")
+        );
+        assert_eq!(
+            run(
+                "States.JsonMerge($.a, $.b, false)",
+                json!({"a": {"x": 1, "y": 1}, "b": {"y": 2}})
+            )
+            .unwrap(),
             json!({"x": 1, "y": 2})
         );
-        assert_eq!(run("States.UUID()", json!({})).unwrap().as_str().unwrap().len(), 36);
+        assert_eq!(
+            run("States.UUID()", json!({}))
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            36
+        );
     }
 
     #[test]

@@ -55,8 +55,14 @@ pub struct Path {
 pub enum PathError {
     NoResults(String),
     MissingProperty(String),
-    NotAnObject { fragment: String, at: String, found: String },
-    NotAnArray { at: String },
+    NotAnObject {
+        fragment: String,
+        at: String,
+        found: String,
+    },
+    NotAnArray {
+        at: String,
+    },
 }
 
 impl fmt::Display for PathError {
@@ -162,16 +168,16 @@ impl Path {
     pub fn select<'a>(&self, root: &'a Value) -> Result<Vec<&'a Value>, PathError> {
         let mut current = vec![root];
         let mut at = String::from("$");
-        let mut upstream_definite = true;
+        // Only a definite path fails on what is missing; an indefinite one (as recorded on AWS)
+        // yields the matches it has, possibly none.
+        let strict = self.definite;
         let last = self.segments.len().saturating_sub(1);
         for (i, seg) in self.segments.iter().enumerate() {
-            let strict = upstream_definite && seg.is_definite();
             let mut next = Vec::new();
             for v in current {
                 apply(seg, v, &mut next, strict, i == last, &at)?;
             }
             push_bracketed(&mut at, seg);
-            upstream_definite &= seg.is_definite();
             current = next;
         }
         Ok(current)
@@ -300,7 +306,13 @@ fn index(items: &[Value], i: i64) -> Option<&Value> {
     }
 }
 
-fn slice<'a>(items: &'a [Value], start: Option<i64>, end: Option<i64>, step: i64, out: &mut Vec<&'a Value>) {
+fn slice<'a>(
+    items: &'a [Value],
+    start: Option<i64>,
+    end: Option<i64>,
+    step: i64,
+    out: &mut Vec<&'a Value>,
+) {
     let n = items.len() as i64;
     let norm = |x: i64| if x < 0 { (n + x).max(0) } else { x.min(n) };
     if step > 0 {
@@ -391,7 +403,8 @@ impl Filter {
             Filter::Not(f) => !f.matches(current, root),
             Filter::Exists(op) => op.resolve(current, root).is_some(),
             Filter::Compare(a, op, b) => {
-                let (Some(x), Some(y)) = (a.resolve(current, root), b.resolve(current, root)) else {
+                let (Some(x), Some(y)) = (a.resolve(current, root), b.resolve(current, root))
+                else {
                     return false;
                 };
                 compare(x, *op, y)
@@ -403,7 +416,10 @@ impl Filter {
 fn compare(x: &Value, op: CmpOp, y: &Value) -> bool {
     use std::cmp::Ordering;
     let ord = match (x, y) {
-        (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+        (Value::Number(a), Value::Number(b)) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(a, b)| a.partial_cmp(&b)),
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
         _ => None,
     };
@@ -600,7 +616,9 @@ impl Parser<'_> {
         if s.is_empty() {
             return Ok(None);
         }
-        s.parse::<i64>().map(Some).map_err(|_| self.err("Invalid index"))
+        s.parse::<i64>()
+            .map(Some)
+            .map_err(|_| self.err("Invalid index"))
     }
 
     fn quoted(&mut self) -> Result<String, String> {
@@ -614,11 +632,10 @@ impl Parser<'_> {
                 return Err(self.err("Unterminated quoted name"));
             };
             self.pos += c.len_utf8();
-            if c == '\\' {
-                if let Some(n) = self.text[self.pos..].chars().next() {
-                    self.pos += n.len_utf8();
-                    out.push(n);
-                }
+            // A backslash escapes only the closing quote; elsewhere it is literal (as recorded on AWS).
+            if c == '\\' && self.peek() == Some(q) {
+                self.pos += 1;
+                out.push(q as char);
             } else if c as u32 == q as u32 {
                 return Ok(out);
             } else {
@@ -636,7 +653,11 @@ impl Parser<'_> {
             }
             parts.push(self.filter_and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::Or(parts)
+        })
     }
 
     fn filter_and(&mut self) -> Result<Filter, String> {
@@ -648,7 +669,11 @@ impl Parser<'_> {
             }
             parts.push(self.filter_unary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::And(parts)
+        })
     }
 
     fn filter_unary(&mut self) -> Result<Filter, String> {
@@ -712,7 +737,9 @@ impl Parser<'_> {
                 }
                 let word = &self.text[start..self.pos];
                 match serde_json::from_str::<Value>(word) {
-                    Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Ok(Operand::Literal(v)),
+                    Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => {
+                        Ok(Operand::Literal(v))
+                    }
                     _ => Err(self.err("Expected a path, a number, a string, true, false or null")),
                 }
             }
@@ -736,6 +763,8 @@ mod tests {
         assert_eq!(q("$.a.b[1]", &doc).unwrap(), json!(20));
         assert_eq!(q("$.a.b[-1]", &doc).unwrap(), json!(30));
         assert_eq!(q("$['x y']", &doc).unwrap(), json!(1));
+        assert_eq!(q(r#"$['a\"b']"#, &json!({r#"a\"b"#: 2})).unwrap(), json!(2));
+        assert_eq!(q(r"$['it\'s']", &json!({"it's": 3})).unwrap(), json!(3));
         assert_eq!(q("$.a['b'][0]", &doc).unwrap(), json!(10));
     }
 
@@ -755,7 +784,9 @@ mod tests {
             "No results for path: $['a']['c']"
         );
         assert_eq!(
-            q("$.a.b[3]", &json!({"a": {"b": [1]}})).unwrap_err().to_string(),
+            q("$.a.b[3]", &json!({"a": {"b": [1]}}))
+                .unwrap_err()
+                .to_string(),
             "No results for path: $['a']['b'][3]"
         );
     }
@@ -768,19 +799,25 @@ mod tests {
         assert_eq!(q("$.items[-1:].p", &doc).unwrap(), json!([9]));
         assert_eq!(q("$.items[?(@.p > 2)].p", &doc).unwrap(), json!([5, 9]));
         assert_eq!(q("$.items[?(@.n)].n", &doc).unwrap(), json!(["a", "b"]));
-        assert_eq!(q("$.items[?(@.n == 'b' || @.p < 2)].p", &doc).unwrap(), json!([1, 5]));
+        assert_eq!(
+            q("$.items[?(@.n == 'b' || @.p < 2)].p", &doc).unwrap(),
+            json!([1, 5])
+        );
         assert_eq!(q("$..p", &doc).unwrap(), json!([1, 5, 9]));
         assert_eq!(q("$.items[0,2].p", &doc).unwrap(), json!([1, 9]));
-        // Jayway fails on a missing property while the path so far is definite, even when an
-        // indefinite segment follows; below an indefinite segment, missing properties are skipped.
-        assert!(q("$.missing[*]", &doc).is_err());
+        // As recorded on AWS: an indefinite path over missing properties is an empty list.
+        assert_eq!(q("$.missing[*]", &doc).unwrap(), json!([]));
+        assert_eq!(q("$.item.items[1:]", &json!({})).unwrap(), json!([]));
         assert_eq!(q("$.items[*].missing", &doc).unwrap(), json!([]));
         assert_eq!(q("$.items[::2].p", &doc).unwrap(), json!([1, 9]));
     }
 
     #[test]
     fn context_root_and_bad_syntax() {
-        assert_eq!(Path::parse("$$.Execution.Id").unwrap().root(), Root::Context);
+        assert_eq!(
+            Path::parse("$$.Execution.Id").unwrap().root(),
+            Root::Context
+        );
         assert!(Path::parse("a.b").is_err());
         assert!(Path::parse("$.a[").is_err());
         assert!(Path::parse("$.").is_err());

@@ -62,7 +62,11 @@ impl Template {
                 })
             }
             Template::Call { call, field } => {
-                let mut env = Env { input, context, rng };
+                let mut env = Env {
+                    input,
+                    context,
+                    rng,
+                };
                 intrinsics::eval(call, &mut env, field)
             }
         }
@@ -111,7 +115,12 @@ fn compile_at(value: &Value, at: &str, problems: &mut Vec<TemplateProblem>) -> T
     }
 }
 
-fn compile_dynamic(key: &str, v: &Value, loc: &str, problems: &mut Vec<TemplateProblem>) -> Template {
+fn compile_dynamic(
+    key: &str,
+    v: &Value,
+    loc: &str,
+    problems: &mut Vec<TemplateProblem>,
+) -> Template {
     let bad = || {
         (
             loc.to_string(),
@@ -145,7 +154,11 @@ fn invalid_path(path: &Path, err: &PathError) -> Failure {
 }
 
 /// Applies an InputPath or OutputPath: absent means `$`, `null` (None inside) means `{}`.
-pub fn select(path: &Option<Option<Path>>, value: Value, context: &Value) -> Result<Value, Failure> {
+pub fn select(
+    path: &Option<Option<Path>>,
+    value: Value,
+    context: &Value,
+) -> Result<Value, Failure> {
     match path {
         None => Ok(value),
         Some(None) => Ok(Value::Object(Map::new())),
@@ -163,7 +176,11 @@ pub fn select(path: &Option<Option<Path>>, value: Value, context: &Value) -> Res
 /// Applies a ResultPath: absent means `$` (the result replaces the input), `null` keeps the
 /// input and drops the result, and a reference path writes the result into a copy of the
 /// input, creating the objects on the way.
-pub fn merge_result(path: &Option<Option<Path>>, input: Value, result: Value) -> Result<Value, Failure> {
+pub fn merge_result(
+    path: &Option<Option<Path>>,
+    input: Value,
+    result: Value,
+) -> Result<Value, Failure> {
     let p = match path {
         None => return Ok(result),
         Some(None) => return Ok(input),
@@ -215,9 +232,11 @@ mod tests {
     use serde_json::json;
 
     fn ev(t: Value, input: Value) -> Result<Value, Failure> {
-        Template::compile(&t)
-            .unwrap()
-            .eval(&input, &json!({"Execution": {"Name": "n"}}), &mut Rng::new(1))
+        Template::compile(&t).unwrap().eval(
+            &input,
+            &json!({"Execution": {"Name": "n"}}),
+            &mut Rng::new(1),
+        )
     }
 
     #[test]
@@ -230,7 +249,14 @@ mod tests {
             .unwrap(),
             json!({"a": 5, "b": {"c": "n"}, "d": [{"e": [5]}], "f": 1})
         );
-        assert_eq!(ev(json!({"a.$": "$.l[*].v"}), json!({"l": [{"v": 1}, {"v": 2}]})).unwrap(), json!({"a": [1, 2]}));
+        assert_eq!(
+            ev(
+                json!({"a.$": "$.l[*].v"}),
+                json!({"l": [{"v": 1}, {"v": 2}]})
+            )
+            .unwrap(),
+            json!({"a": [1, 2]})
+        );
     }
 
     #[test]
@@ -253,11 +279,26 @@ mod tests {
     #[test]
     fn result_path_creates_and_replaces() {
         let p = |s: &str| Some(Some(Path::parse(s).unwrap()));
-        assert_eq!(merge_result(&p("$.r"), json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "r": 2}));
-        assert_eq!(merge_result(&p("$.x.y"), json!({"x": 1}), json!(2)).unwrap(), json!({"x": {"y": 2}}));
-        assert_eq!(merge_result(&None, json!({"a": 1}), json!(2)).unwrap(), json!(2));
-        assert_eq!(merge_result(&Some(None), json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1}));
-        assert_eq!(merge_result(&p("$.l[1]"), json!({"l": [0, 0]}), json!(2)).unwrap(), json!({"l": [0, 2]}));
+        assert_eq!(
+            merge_result(&p("$.r"), json!({"a": 1}), json!(2)).unwrap(),
+            json!({"a": 1, "r": 2})
+        );
+        assert_eq!(
+            merge_result(&p("$.x.y"), json!({"x": 1}), json!(2)).unwrap(),
+            json!({"x": {"y": 2}})
+        );
+        assert_eq!(
+            merge_result(&None, json!({"a": 1}), json!(2)).unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            merge_result(&Some(None), json!({"a": 1}), json!(2)).unwrap(),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            merge_result(&p("$.l[1]"), json!({"l": [0, 0]}), json!(2)).unwrap(),
+            json!({"l": [0, 2]})
+        );
         assert!(merge_result(&p("$.r"), json!("text"), json!(2)).is_err());
     }
 
@@ -265,7 +306,13 @@ mod tests {
     fn input_and_output_paths() {
         let p = Some(Some(Path::parse("$.no.such").unwrap()));
         let e = select(&p, json!({}), &json!({})).unwrap_err();
-        assert_eq!(e.cause.unwrap(), "Invalid path '$.no.such' : Missing property in path $['no']");
-        assert_eq!(select(&Some(None), json!({"a": 1}), &json!({})).unwrap(), json!({}));
+        assert_eq!(
+            e.cause.unwrap(),
+            "Invalid path '$.no.such' : Missing property in path $['no']"
+        );
+        assert_eq!(
+            select(&Some(None), json!({"a": 1}), &json!({})).unwrap(),
+            json!({})
+        );
     }
 }

@@ -95,7 +95,8 @@ pub fn parse(text: &str) -> Option<Instant> {
         }
         _ => return None,
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
     Some(secs as i128 * 1_000_000_000 + nanos)
 }
 
@@ -118,7 +119,10 @@ mod tests {
         assert_eq!(parse("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse("1970-01-01T00:00:00.5Z"), Some(500_000_000));
-        assert_eq!(parse("2016-03-14T01:59:00Z"), Some(1_457_920_740 * 1_000_000_000));
+        assert_eq!(
+            parse("2016-03-14T01:59:00Z"),
+            Some(1_457_920_740 * 1_000_000_000)
+        );
         assert!(parse("2024-02-29T00:00:00Z").is_some());
     }
 

@@ -19,7 +19,9 @@ pub fn number_from_f64(x: f64) -> Value {
     if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 {
         Value::from(x as i64)
     } else {
-        Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(x)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -51,8 +53,7 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,

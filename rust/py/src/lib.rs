@@ -122,11 +122,17 @@ fn parse_json(text: &str) -> PyResult<Value> {
 }
 
 fn machine_type(name: &str) -> PyResult<core::MachineType> {
-    core::MachineType::parse(name)
-        .ok_or_else(|| PyValueError::new_err(format!("machine type must be EXPRESS or STANDARD, not {name:?}")))
+    core::MachineType::parse(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "machine type must be EXPRESS or STANDARD, not {name:?}"
+        ))
+    })
 }
 
-fn diagnostics_to_py<'py>(py: Python<'py>, diags: &[core::Diagnostic]) -> PyResult<Bound<'py, PyList>> {
+fn diagnostics_to_py<'py>(
+    py: Python<'py>,
+    diags: &[core::Diagnostic],
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for d in diags {
         let item = PyDict::new(py);
@@ -144,7 +150,11 @@ fn diagnostics_to_py<'py>(py: Python<'py>, diags: &[core::Diagnostic]) -> PyResu
 /// Every diagnostic (errors and warnings) for a definition; never raises for a bad definition.
 #[pyfunction]
 #[pyo3(signature = (definition, machine_type = "EXPRESS"))]
-fn validate<'py>(py: Python<'py>, definition: &str, machine_type: &str) -> PyResult<Bound<'py, PyList>> {
+fn validate<'py>(
+    py: Python<'py>,
+    definition: &str,
+    machine_type: &str,
+) -> PyResult<Bound<'py, PyList>> {
     let mt = self::machine_type(machine_type)?;
     diagnostics_to_py(py, &core::validate(definition, mt))
 }
@@ -187,7 +197,11 @@ impl Program {
             Ok(p) => Ok(Program { inner: Arc::new(p) }),
             Err(e) => {
                 let diags = diagnostics_to_py(py, &e.diagnostics)?;
-                Err(DefinitionError::new_err((e.to_string(), e.code(), diags.unbind())))
+                Err(DefinitionError::new_err((
+                    e.to_string(),
+                    e.code(),
+                    diags.unbind(),
+                )))
             }
         }
     }
@@ -210,7 +224,12 @@ impl Program {
     }
 
     /// Starts an execution on JSON text.
-    fn start(&self, input_json: &str, context: &Bound<'_, PyDict>, seed: u64) -> PyResult<Execution> {
+    fn start(
+        &self,
+        input_json: &str,
+        context: &Bound<'_, PyDict>,
+        seed: u64,
+    ) -> PyResult<Execution> {
         let input = parse_json(input_json)?;
         Ok(Execution {
             inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
@@ -218,7 +237,12 @@ impl Program {
     }
 
     /// Starts an execution on a Python value.
-    fn start_value(&self, input: &Bound<'_, PyAny>, context: &Bound<'_, PyDict>, seed: u64) -> PyResult<Execution> {
+    fn start_value(
+        &self,
+        input: &Bound<'_, PyAny>,
+        context: &Bound<'_, PyDict>,
+        seed: u64,
+    ) -> PyResult<Execution> {
         let input = from_py(input, 0)?;
         Ok(Execution {
             inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
@@ -269,7 +293,10 @@ impl Execution {
                 )?,
                 core::Effect::Cancel { token } => PyTuple::new(
                     py,
-                    [PyString::new(py, "cancel").into_any(), token.into_pyobject(py)?.into_any()],
+                    [
+                        PyString::new(py, "cancel").into_any(),
+                        token.into_pyobject(py)?.into_any(),
+                    ],
                 )?,
                 core::Effect::Yield => PyTuple::new(py, [PyString::new(py, "yield")])?,
                 core::Effect::Done => PyTuple::new(py, [PyString::new(py, "done")])?,

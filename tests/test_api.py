@@ -1,0 +1,323 @@
+"""The embedded API: StateMachine, run/execute/start, Result, InvalidDefinition, validate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+
+import expressway
+from helpers import FakeClock, task_machine
+
+HELLO = {
+    "StartAt": "Greet",
+    "States": {
+        "Greet": {
+            "Type": "Pass",
+            "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.name)"},
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def test_run_returns_a_result() -> None:
+    result = expressway.StateMachine(HELLO, name="Hello").run({"name": "world"}, name="exec-1")
+    assert result.status == "SUCCEEDED"
+    assert result.succeeded
+    assert result.output == {"greeting": "Hello, world!"}
+    assert json.loads(result.output_json) == result.output
+    assert result.error is None and result.cause is None
+    assert result.transitions >= 2
+    assert result.duration >= 0
+    assert result.name == "exec-1"
+    assert re.fullmatch(
+        rf"arn:aws:states:us-east-1:123456789012:express:Hello:exec-1:{UUID}", result.execution_arn
+    )
+    assert result.to_dict() == {"status": "SUCCEEDED", "output": result.output, "error": None, "cause": None}
+
+
+def test_definition_as_json_text_and_defaults() -> None:
+    sm = expressway.StateMachine(json.dumps(HELLO))
+    assert sm.start_at == "Greet"
+    assert sm.type == "EXPRESS"
+    assert sm.arn == "arn:aws:states:us-east-1:123456789012:stateMachine:" + sm.name
+    result = sm.run({"name": "json"})
+    assert result.output == {"greeting": "Hello, json!"}
+    assert re.fullmatch(UUID, result.name)
+
+
+def test_standard_execution_arn() -> None:
+    result = expressway.StateMachine(HELLO, type="STANDARD", name="Std").run({"name": "x"}, name="e1")
+    assert result.execution_arn == "arn:aws:states:us-east-1:123456789012:execution:Std:e1"
+
+
+def test_no_input_means_empty_object_and_input_json() -> None:
+    sm = expressway.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert sm.run().output == {}
+    assert sm.run(input_json='[1, 2.5, "x"]').output == [1, 2.5, "x"]
+    with pytest.raises(TypeError):
+        sm.run({"a": 1}, input_json="{}")
+
+
+def test_context_object() -> None:
+    sm = expressway.StateMachine(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Pass",
+                    "Parameters": {
+                        "id.$": "$$.Execution.Id",
+                        "name.$": "$$.Execution.Name",
+                        "input.$": "$$.Execution.Input",
+                        "role.$": "$$.Execution.RoleArn",
+                        "start.$": "$$.Execution.StartTime",
+                        "machine.$": "$$.StateMachine.Id",
+                        "machineName.$": "$$.StateMachine.Name",
+                        "state.$": "$$.State.Name",
+                    },
+                    "End": True,
+                }
+            },
+        },
+        name="Ctx",
+    )
+    result = sm.run({"k": "v"}, name="run-7", clock=FakeClock(1_790_000_000_123.0))
+    out = result.output
+    assert out["id"] == result.execution_arn
+    assert out["name"] == "run-7"
+    assert out["input"] == {"k": "v"}
+    assert out["role"] == "arn:aws:iam::123456789012:role/expressway"
+    assert out["start"] == "2026-09-21T14:13:20.123Z"
+    assert out["machine"] == "arn:aws:states:us-east-1:123456789012:stateMachine:Ctx"
+    assert out["machineName"] == "Ctx"
+    assert out["state"] == "P"
+
+
+def test_seed_makes_random_results_repeatable() -> None:
+    sm = expressway.StateMachine(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Pass",
+                    "Parameters": {"u.$": "States.UUID()", "r.$": "States.MathRandom(0, 1000000)"},
+                    "End": True,
+                }
+            },
+        }
+    )
+    assert sm.run(seed=7).output == sm.run(seed=7).output
+    assert sm.run(seed=7).output != sm.run(seed=8).output
+
+
+def test_bad_arguments_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        expressway.StateMachine(HELLO, type="express")
+    with pytest.raises(ValueError):
+        expressway.StateMachine(HELLO, name="has space")
+    sm = expressway.StateMachine(HELLO)
+    with pytest.raises(ValueError):
+        sm.run({}, name="x" * 81)
+    with pytest.raises(ValueError):
+        sm.run({}, time_scale=-1)
+    with pytest.raises(TypeError):
+        expressway.StateMachine(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- invalid definitions
+
+
+def test_invalid_definition_carries_aws_message_code_and_diagnostics() -> None:
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine({"StartAt": "A"})
+    exc = info.value
+    assert str(exc) == (
+        "Invalid State Machine Definition: "
+        "'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'"
+    )
+    assert exc.code == "SCHEMA_VALIDATION_FAILED"
+    assert {
+        "severity": "ERROR",
+        "code": "SCHEMA_VALIDATION_FAILED",
+        "location": "/",
+    }.items() <= exc.diagnostics[0].items()
+    assert isinstance(exc, ValueError)
+
+
+def test_invalid_definition_reports_every_problem_with_its_location() -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "Nowhere"},
+            "B": {"Type": "Pass", "End": True, "Bogus": 1},
+        },
+    }
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine(definition)
+    locations = [d.get("location", "") for d in info.value.diagnostics if d["severity"] == "ERROR"]
+    assert any(loc.startswith("/States/A") for loc in locations), locations
+    assert any(loc.startswith("/States/B") for loc in locations), locations
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not a definition", "", "[1, 2]", '"StartAt"', "{" * 10_000, "[" * 10_000 + "]" * 10_000],
+    ids=["not-json", "empty", "array", "string", "unclosed-deep", "deep"],
+)
+def test_definition_that_is_not_an_object(text: str) -> None:
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine(text)
+    assert str(info.value).strip()
+    assert info.value.code
+    assert info.value.diagnostics
+
+
+def test_deeply_nested_definition_object() -> None:
+    nested: dict = {}
+    inner = nested
+    for _ in range(10_000):
+        inner["x"] = {}
+        inner = inner["x"]
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": nested, "End": True}}}
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine(definition)
+    assert info.value.diagnostics
+    assert expressway.validate(definition)
+
+
+def test_validate() -> None:
+    assert not [d for d in expressway.validate(HELLO) if d["severity"] == "ERROR"]
+    diagnostics = expressway.validate({"States": {"S": {"Type": "Pass", "End": True}}})
+    assert [(d["severity"], d["code"], d["message"]) for d in diagnostics] == [
+        ("ERROR", "SCHEMA_VALIDATION_FAILED", "These fields are required: [StartAt]")
+    ]
+    assert expressway.validate("not a definition")[0]["code"] == "INVALID_JSON_DESCRIPTION"
+
+
+def test_express_rejects_sync_integrations_but_standard_accepts_them() -> None:
+    definition = task_machine(
+        "arn:aws:states:::states:startExecution.sync", Parameters={"StateMachineArn": "x"}
+    )
+    with pytest.raises(expressway.InvalidDefinition, match=r"does not support '\.sync'"):
+        expressway.StateMachine(definition)
+    expressway.StateMachine(definition, type="STANDARD")
+
+
+# ---------------------------------------------------------------- runtime errors are results
+
+
+def test_runtime_errors_are_failed_results_not_exceptions() -> None:
+    sm = expressway.StateMachine(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$.missing", "End": True}}}
+    )
+    result = sm.run({"present": 1})
+    assert result.status == "FAILED"
+    assert result.error == "States.Runtime"
+    assert "$.missing" in result.cause
+    assert result.output is None and result.output_json is None
+
+
+def test_fail_state() -> None:
+    sm = expressway.StateMachine(
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}
+    )
+    result = sm.run()
+    assert (result.status, result.error, result.cause) == ("FAILED", "E", "C")
+
+
+# ---------------------------------------------------------------- time
+
+
+def test_time_scale_zero_skips_waits() -> None:
+    sm = expressway.StateMachine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
+    assert sm.run({"a": 1}, time_scale=0).output == {"a": 1}
+
+
+def test_waits_really_wait_and_time_scale_shrinks_them() -> None:
+    sm = expressway.StateMachine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1000, "End": True}}}
+    )
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(sm.execute(time_scale=1), 0.05)
+        result = await asyncio.wait_for(sm.execute({"b": 2}, time_scale=1e-5), 30)
+        assert result.output == {"b": 2}
+
+    asyncio.run(main())
+
+
+def test_execution_times_out_after_max_duration(clock: FakeClock) -> None:
+    def slow(event: object) -> object:
+        clock.advance(400)
+        return event
+
+    sm = expressway.StateMachine(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:slow",
+                    "Next": "P",
+                },
+                "P": {"Type": "Pass", "End": True},
+            },
+        }
+    )
+    result = sm.run({}, tasks={"slow": slow}, clock=clock)
+    assert result.status == "TIMED_OUT"
+    assert result.duration == pytest.approx(400)
+    assert sm.run({}, tasks={"slow": slow}, clock=clock, max_duration=500).status == "SUCCEEDED"
+
+
+def test_execution_deadline_cancels_running_handlers() -> None:
+    cancelled = []
+
+    async def forever(_event: object) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.append(True)
+
+    sm = expressway.StateMachine(task_machine("arn:aws:lambda:us-east-1:123456789012:function:forever"))
+
+    async def main() -> expressway.Result:
+        result = await sm.execute(tasks={"forever": forever}, max_duration=0.05)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        return result
+
+    result = asyncio.run(main())
+    assert result.status == "TIMED_OUT"
+    assert cancelled == [True]
+
+
+def test_an_endless_loop_without_io_times_out(clock: FakeClock) -> None:
+    ticks = iter(range(10**9))
+
+    def moving_clock() -> float:
+        return clock.now + next(ticks)  # one millisecond more at every look
+
+    sm = expressway.StateMachine(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Next": "C"},
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "Done"}],
+                    "Default": "A",
+                },
+                "Done": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert sm.run(clock=moving_clock, max_duration=0.003).status == "TIMED_OUT"
