@@ -140,14 +140,19 @@ def score(case: dict[str, Any]) -> Outcome:
     return Outcome(actual, bool(strict), bool(status), reason)
 
 
+SUITES: list[Suite] = []
+
+
 class Suite:
     """One directory of cases with its expected-failure list; outcomes are computed once."""
 
     def __init__(self, subdir: str, expected_failures: Path) -> None:
+        self.subdir = subdir
         self.cases = load_in_scope(subdir)
         self.expected_failures_path = expected_failures
         self.expected_failures = load_expected_failures(expected_failures)
         self._outcomes: dict[str, Outcome] = {}
+        SUITES.append(self)
 
     @property
     def ids(self) -> list[str]:
@@ -186,3 +191,15 @@ class Suite:
     def strict_pass_rate(self) -> float:
         passed = sum(self.outcome(cid).strict for cid in self.ids)
         return passed / len(self.ids)
+
+    def summary(self) -> str | None:
+        """One line for the end of the test run, when every case has been scored."""
+        if len(self._outcomes) < len(self.cases):
+            return None
+        total = len(self.cases)
+        strict = sum(o.strict for o in self._outcomes.values())
+        status = sum(o.status for o in self._outcomes.values())
+        return (
+            f"conformance {self.subdir}: {total} in-scope cases, strict {strict} ({strict / total:.1%}), "
+            f"status {status} ({status / total:.1%}), expected failures {len(self.expected_failures)}"
+        )

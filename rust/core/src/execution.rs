@@ -73,16 +73,23 @@ enum Outcome {
 /// What a frame is waiting for.
 enum Waiting {
     Nothing,
-    Task { token: u64, effective: Value },
-    Wait { token: u64, effective: Value },
-    Retry { token: u64 },
+    Task {
+        token: u64,
+    },
+    /// `effective` is the Wait's effective input when an InputPath made one; else the raw input.
+    Wait {
+        token: u64,
+        effective: Option<Value>,
+    },
+    Retry {
+        token: u64,
+    },
     Children(Box<Children>),
 }
 
 /// A Parallel or Map state's children.
 struct Children {
     is_map: bool,
-    effective: Value,
     /// Per child: its input until it starts.
     inputs: Vec<Option<Value>>,
     results: Vec<Option<Value>>,
@@ -101,9 +108,9 @@ struct Children {
 enum Resume {
     Enter,
     Retry,
-    TaskDone(Result<Value, Failure>, Value),
-    WaitDone(Value),
-    ChildrenDone(Result<Vec<Value>, Failure>, Value),
+    TaskDone(Result<Value, Failure>),
+    WaitDone(Option<Value>),
+    ChildrenDone(Result<Vec<Value>, Failure>),
 }
 
 struct Frame {
@@ -118,6 +125,17 @@ struct Frame {
     parent: Option<(usize, usize)>,
     waiting: Waiting,
     resume: Option<Resume>,
+}
+
+/// What running a state from its start led to.
+enum Entered {
+    /// The state's result, to go through ResultSelector, ResultPath and OutputPath.
+    Result(Value),
+    /// Leave with OutputPath applied to the effective input (None: the raw input) and go to
+    /// the given state (None: end).
+    Leave(Option<usize>, Option<Value>),
+    /// Waiting for a task, a timer or children.
+    Block,
 }
 
 /// Where a step of a frame leads.
@@ -331,12 +349,8 @@ impl Execution {
         };
         let waiting = std::mem::replace(&mut frame.waiting, Waiting::Nothing);
         let resume = match (waiting, outcome) {
-            (Waiting::Task { effective, .. }, Outcome::Success(v)) => {
-                Resume::TaskDone(Ok(v), effective)
-            }
-            (Waiting::Task { effective, .. }, Outcome::Failure(f)) => {
-                Resume::TaskDone(Err(f), effective)
-            }
+            (Waiting::Task { .. }, Outcome::Success(v)) => Resume::TaskDone(Ok(v)),
+            (Waiting::Task { .. }, Outcome::Failure(f)) => Resume::TaskDone(Err(f)),
             (Waiting::Wait { effective, .. }, _) => Resume::WaitDone(effective),
             (Waiting::Retry { .. }, _) => Resume::Retry,
             (other, _) => {
@@ -418,18 +432,21 @@ impl Execution {
                 self.enter(fid, state)
             }
             Resume::Retry => self.enter(fid, state),
-            Resume::TaskDone(outcome, effective) => {
+            Resume::TaskDone(outcome) => {
                 self.event(); // TaskSucceeded / TaskFailed
                 match outcome {
-                    Ok(result) => self.finish_state(fid, state, effective, result),
+                    Ok(result) => self.finish_state(fid, state, result),
                     Err(f) => Err(f),
                 }
             }
-            Resume::WaitDone(effective) => self.leave(fid, state, effective),
-            Resume::ChildrenDone(outcome, effective) => {
+            Resume::WaitDone(effective) => {
+                let effective = effective.unwrap_or_else(|| self.take_input(fid));
+                self.leave(fid, state, effective)
+            }
+            Resume::ChildrenDone(outcome) => {
                 self.event(); // ParallelStateSucceeded / MapStateSucceeded
                 match outcome {
-                    Ok(results) => self.finish_state(fid, state, effective, Value::Array(results)),
+                    Ok(results) => self.finish_state(fid, state, Value::Array(results)),
                     Err(f) => Err(f),
                 }
             }
@@ -477,6 +494,18 @@ impl Execution {
         )
     }
 
+    fn take_input(&mut self, fid: usize) -> Value {
+        self.frame(fid)
+            .map(|f| std::mem::take(&mut f.input))
+            .unwrap_or(Value::Null)
+    }
+
+    fn put_input(&mut self, fid: usize, input: Value) {
+        if let Some(f) = self.frame(fid) {
+            f.input = input;
+        }
+    }
+
     fn raw_input(&self, fid: usize) -> Value {
         self.frames
             .get(fid)
@@ -485,55 +514,72 @@ impl Execution {
             .unwrap_or(Value::Null)
     }
 
-    /// Runs a state from its start (on entry or on a retry).
+    /// Runs a state from its start (on entry or on a retry). The raw input is taken out of the
+    /// frame rather than copied, and put back wherever the state may need it again (a retry, a
+    /// catch, ResultPath).
     fn enter(&mut self, fid: usize, state: &State) -> Result<Step, Failure> {
-        let raw = self.raw_input(fid);
+        let raw = self.take_input(fid);
         let context = self.context_for(fid, state, None);
-        if let Kind::Fail { error, cause } = &state.kind {
-            let error = self.string_source(error, &raw, &context, "ErrorPath")?;
-            let cause = self.string_source(cause, &raw, &context, "CausePath")?;
-            return Err(Failure {
-                error: error.unwrap_or_default(),
-                cause,
-                in_state: false,
-            })
-            .map_err(|f| {
-                if f.error.is_empty() {
-                    Failure {
-                        error: String::new(),
-                        ..f
-                    }
-                } else {
-                    f
-                }
-            });
+        match self.enter_inner(fid, state, &raw, &context) {
+            Ok(Entered::Result(result)) => {
+                self.put_input(fid, raw);
+                self.finish_state(fid, state, result)
+            }
+            Ok(Entered::Leave(next, effective)) => {
+                let out = select(&state.output_path, effective.unwrap_or(raw), &context)?;
+                Ok(match next {
+                    Some(n) => Step::Goto(n, out),
+                    None => Step::End(out),
+                })
+            }
+            Ok(Entered::Block) => {
+                self.put_input(fid, raw);
+                Ok(Step::Block)
+            }
+            Err(f) => {
+                self.put_input(fid, raw);
+                Err(f)
+            }
         }
-        let effective = select(&state.input_path, raw, &context)?;
+    }
+
+    fn enter_inner(
+        &mut self,
+        fid: usize,
+        state: &State,
+        raw: &Value,
+        context: &Value,
+    ) -> Result<Entered, Failure> {
+        // The effective input: None when it is the raw input itself (no InputPath), so the
+        // common case copies nothing.
+        let selected = match &state.input_path {
+            None => None,
+            Some(Some(p)) if p.is_root() && p.root() == Root::Input => None,
+            path => Some(select(path, raw.clone(), context)?),
+        };
+        let effective = selected.as_ref().unwrap_or(raw);
         match &state.kind {
+            Kind::Fail { error, cause } => {
+                let error = self.string_source(error, raw, context, "ErrorPath")?;
+                let cause = self.string_source(cause, raw, context, "CausePath")?;
+                Err(Failure::plain(error.unwrap_or_default(), cause))
+            }
             Kind::Pass { result } => {
-                let params = self.parameters(state, &effective, &context)?;
-                let output = match result {
+                let params = self.parameters(state, effective, context)?;
+                Ok(Entered::Result(match result {
                     Some(r) => r.clone(),
                     None => params.unwrap_or_else(|| effective.clone()),
-                };
-                self.finish_state(fid, state, effective, output)
+                }))
             }
-            Kind::Succeed => {
-                let out = select(&state.output_path, effective, &context)?;
-                Ok(Step::End(out))
-            }
+            Kind::Succeed => Ok(Entered::Leave(None, selected)),
             Kind::Choice { choices, default } => {
                 for (rule, next) in choices {
-                    if rule.eval(&effective, &context)? {
-                        let out = select(&state.output_path, effective, &context)?;
-                        return Ok(Step::Goto(*next, out));
+                    if rule.eval(effective, context)? {
+                        return Ok(Entered::Leave(Some(*next), selected));
                     }
                 }
                 match default {
-                    Some(next) => {
-                        let out = select(&state.output_path, effective, &context)?;
-                        Ok(Step::Goto(*next, out))
-                    }
+                    Some(next) => Ok(Entered::Leave(Some(*next), selected)),
                     None => Err(Failure::plain(
                         errors::NO_CHOICE_MATCHED,
                         Some(format!(
@@ -545,16 +591,19 @@ impl Execution {
                 }
             }
             Kind::Wait(how) => {
-                let seconds = self.wait_seconds(how, &effective)?;
+                let seconds = self.wait_seconds(how, effective)?;
                 if seconds <= 0.0 {
-                    return self.leave(fid, state, effective);
+                    return Ok(Entered::Leave(state.next, selected));
                 }
                 let token = self.token(fid);
                 self.effects.push(Effect::Sleep { token, seconds });
                 if let Some(f) = self.frame(fid) {
-                    f.waiting = Waiting::Wait { token, effective };
+                    f.waiting = Waiting::Wait {
+                        token,
+                        effective: selected,
+                    };
                 }
-                Ok(Step::Block)
+                Ok(Entered::Block)
             }
             Kind::Task {
                 resource,
@@ -562,13 +611,13 @@ impl Execution {
                 heartbeat,
             } => {
                 let payload = self
-                    .parameters(state, &effective, &context)?
+                    .parameters(state, effective, context)?
                     .unwrap_or_else(|| effective.clone());
                 let timeout_seconds = self
-                    .number(timeout, &effective, "TimeoutSecondsPath")?
+                    .number(timeout, effective, "TimeoutSecondsPath")?
                     .map(|x| x as f64);
                 let heartbeat_seconds = self
-                    .number(heartbeat, &effective, "HeartbeatSecondsPath")?
+                    .number(heartbeat, effective, "HeartbeatSecondsPath")?
                     .map(|x| x as f64);
                 self.event(); // TaskScheduled
                 self.event(); // TaskStarted
@@ -582,19 +631,18 @@ impl Execution {
                     state_name: state.name.clone(),
                 });
                 if let Some(f) = self.frame(fid) {
-                    f.waiting = Waiting::Task { token, effective };
+                    f.waiting = Waiting::Task { token };
                 }
-                Ok(Step::Block)
+                Ok(Entered::Block)
             }
             Kind::Parallel { branches } => {
                 let input = self
-                    .parameters(state, &effective, &context)?
+                    .parameters(state, effective, context)?
                     .unwrap_or_else(|| effective.clone());
                 self.event(); // ParallelStateStarted
                 let n = branches.len();
                 let children = Children {
                     is_map: false,
-                    effective,
                     inputs: (0..n).map(|_| Some(input.clone())).collect(),
                     results: vec![None; n],
                     frames: vec![None; n],
@@ -619,7 +667,7 @@ impl Execution {
             } => {
                 let items = match items_path {
                     None => effective.clone(),
-                    Some(p) => p.query(&effective).map_err(|e| {
+                    Some(p) => p.query(effective).map_err(|e| {
                         Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
                     })?,
                 };
@@ -631,33 +679,32 @@ impl Execution {
                     )));
                 };
                 let max_concurrency = self
-                    .number(max_concurrency, &effective, "MaxConcurrencyPath")?
+                    .number(max_concurrency, effective, "MaxConcurrencyPath")?
                     .unwrap_or(0);
                 let tolerated_count =
-                    self.number(tolerated_count, &effective, "ToleratedFailureCountPath")?;
+                    self.number(tolerated_count, effective, "ToleratedFailureCountPath")?;
                 let tolerated_percentage = self
                     .number(
                         tolerated_percentage,
-                        &effective,
+                        effective,
                         "ToleratedFailurePercentagePath",
                     )?
                     .map(|p| p as f64);
                 let selector = item_selector.as_ref().or(state.parameters.as_ref());
                 let mut inputs = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     inputs.push(Some(match selector {
                         Some(t) => {
-                            let ctx = self.context_for(fid, state, Some((i, item)));
-                            t.eval(&effective, &ctx, &mut self.rng)?
+                            let ctx = self.context_for(fid, state, Some((i, &item)));
+                            t.eval(effective, &ctx, &mut self.rng)?
                         }
-                        None => item.clone(),
+                        None => item,
                     }));
                 }
                 self.event(); // MapStateStarted
                 let n = inputs.len();
                 let children = Children {
                     is_map: true,
-                    effective,
                     inputs,
                     results: vec![None; n],
                     frames: vec![None; n],
@@ -672,7 +719,6 @@ impl Execution {
                 };
                 self.start_children(fid, children)
             }
-            Kind::Fail { .. } => Ok(Step::Block),
         }
     }
 
@@ -692,19 +738,17 @@ impl Execution {
     }
 
     /// ResultSelector, ResultPath and OutputPath, then the transition.
-    fn finish_state(
-        &mut self,
-        fid: usize,
-        state: &State,
-        _effective: Value,
-        result: Value,
-    ) -> Result<Step, Failure> {
+    fn finish_state(&mut self, fid: usize, state: &State, result: Value) -> Result<Step, Failure> {
         let context = self.context_for(fid, state, None);
         let result = match &state.result_selector {
             Some(t) => t.eval(&result, &context, &mut self.rng)?,
             None => result,
         };
-        let raw = self.raw_input(fid);
+        let raw = if state.catch.is_empty() {
+            self.take_input(fid)
+        } else {
+            self.raw_input(fid)
+        };
         let merged = merge_result(&state.result_path, raw, result)?;
         let out = select(&state.output_path, merged, &context)?;
         Ok(match state.next {
@@ -907,25 +951,16 @@ impl Execution {
     // -----------------------------------------------------------------------------------------
     // Parallel and Map children
 
-    fn start_children(&mut self, fid: usize, mut children: Children) -> Result<Step, Failure> {
+    fn start_children(&mut self, fid: usize, mut children: Children) -> Result<Entered, Failure> {
         if children.inputs.is_empty() {
             self.event(); // MapStateSucceeded
-            let effective = std::mem::take(&mut children.effective);
-            let (program, m, s) = self
-                .state_of(fid)
-                .ok_or_else(|| Failure::runtime("lost frame"))?;
-            return self.finish_state(
-                fid,
-                &program.machines[m].states[s],
-                effective,
-                Value::Array(Vec::new()),
-            );
+            return Ok(Entered::Result(Value::Array(Vec::new())));
         }
         self.launch(fid, &mut children);
         if let Some(f) = self.frame(fid) {
             f.waiting = Waiting::Children(Box::new(children));
         }
-        Ok(Step::Block)
+        Ok(Entered::Block)
     }
 
     /// Starts children while the concurrency limit allows.
@@ -1013,9 +1048,8 @@ impl Execution {
             for child in ch.frames.iter().flatten() {
                 self.cancel_frame(*child);
             }
-            let effective = std::mem::take(&mut ch.effective);
             if let Some(p) = self.frame(pid) {
-                p.resume = Some(Resume::ChildrenDone(Err(f), effective));
+                p.resume = Some(Resume::ChildrenDone(Err(f)));
             }
             self.runnable.push_back(pid);
             return;
@@ -1026,9 +1060,8 @@ impl Execution {
                 .iter_mut()
                 .map(|r| r.take().unwrap_or(Value::Null))
                 .collect();
-            let effective = std::mem::take(&mut ch.effective);
             if let Some(p) = self.frame(pid) {
-                p.resume = Some(Resume::ChildrenDone(Ok(results), effective));
+                p.resume = Some(Resume::ChildrenDone(Ok(results)));
             }
             self.runnable.push_back(pid);
             return;
