@@ -64,6 +64,14 @@ def test_no_input_means_empty_object_and_input_json() -> None:
         sm.run({"a": 1}, input_json="{}")
 
 
+def test_input_that_is_not_json_is_refused() -> None:
+    sm = expressway.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(ValueError, match="not valid JSON"):
+        sm.run(input_json="{not json")
+    with pytest.raises(ValueError):
+        sm.run({"x": float("nan")})
+
+
 def test_context_object() -> None:
     sm = expressway.StateMachine(
         {

@@ -131,6 +131,19 @@ def test_bad_arguments_exit_2_with_one_line(pass_machine: Path, args: list[str],
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("depth", [200, 5000])
+def test_deeply_nested_input_exits_2(pass_machine: Path, tmp_path: Path, depth: int) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * depth + "]" * depth)
+    proc = cli("run", str(pass_machine), "--input-file", str(deep))
+    if proc.returncode == 0:  # accepted: then it must come back unchanged
+        assert json.loads(proc.stdout)["status"] == "SUCCEEDED"
+        return
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_definition_that_is_not_json_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{'StartAt': 'P'")

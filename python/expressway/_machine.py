@@ -33,6 +33,8 @@ MACHINE_TYPES = ("EXPRESS", "STANDARD")
 
 _NOT_JSON = "INVALID_JSON_DESCRIPTION"
 
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
 
 def _wall_clock_ms() -> float:
     return time.time() * 1000.0
@@ -138,7 +140,10 @@ class StateMachine:
         )
         if seed is None:
             seed = random.getrandbits(63)
-        execution = self._program.start(text, context, seed)
+        try:
+            execution = self._program.start(text, context, seed)
+        except ValueError as exc:
+            raise ValueError(f"the execution input is not valid JSON: {exc}") from None
         return Driver(
             execution,
             router,
@@ -222,7 +227,10 @@ class StateMachine:
         """Start an execution in the background of the running event loop and return its
         :class:`Execution` handle, which can be awaited or stopped. Same arguments as :meth:`run`."""
         driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
-        return Execution(driver, asyncio.get_running_loop().create_task(driver.drive()))
+        task = asyncio.get_running_loop().create_task(driver.drive())
+        _BACKGROUND.add(task)  # the loop holds tasks weakly: keep started executions alive until they end
+        task.add_done_callback(_BACKGROUND.discard)
+        return Execution(driver, task)
 
 
 class Execution:

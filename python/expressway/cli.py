@@ -98,7 +98,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         machine = StateMachine(definition, type=args.type)
     except InvalidDefinition as exc:
         raise UsageError(str(exc)) from None
-    result = machine.run(input_json=input_text, tasks=tasks, time_scale=args.time_scale, name=args.name)
+    try:
+        result = machine.run(input_json=input_text, tasks=tasks, time_scale=args.time_scale, name=args.name)
+    except ValueError as exc:  # the input was refused (run() reports everything else in the result)
+        raise UsageError(str(exc)) from None
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     return EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
 

@@ -70,6 +70,8 @@ pub fn build(exec: &ExecContext, input: &Value, state: &StateInfo) -> Value {
                 obj(vec![
                     ("Index", Value::from(index)),
                     ("Value", value.clone()),
+                    // Inline Map items always come from the state's input.
+                    ("Source", Value::from("STATE_DATA")),
                 ]),
             )]),
         ));

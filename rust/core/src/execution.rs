@@ -1303,4 +1303,19 @@ mod tests {
         assert_eq!(ex.status(), Status::Succeeded);
         assert_eq!(ex.output(), Some(&json!([1, 2, 3, 4, 5])));
     }
+
+    #[test]
+    fn same_inputs_same_result() {
+        let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Parameters": {"u.$": "States.UUID()", "r.$": "States.MathRandom(0, 1000000)", "t.$": "$$.State.EnteredTime"}}}});
+        let run = |seed: u64| {
+            let p = compile(&def.to_string(), MachineType::Express).unwrap();
+            let mut ex = Execution::new(Arc::new(p), json!({}), ExecContext::default(), seed);
+            ex.run(1_700_000_000_000);
+            ex.output().cloned().unwrap()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        assert_eq!(run(7)["t"], json!("2023-11-14T22:13:20.000Z"));
+    }
 }
