@@ -14,7 +14,7 @@ use crate::path::{Path, Root};
 use crate::payload::{merge_result, select};
 use crate::rng::Rng;
 use crate::timestamp;
-use crate::value::{to_text, Map, Value};
+use crate::value::{serialized_len, to_text, Map, Value, MAX_PAYLOAD_BYTES};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -435,6 +435,13 @@ impl Execution {
             Resume::TaskDone(outcome) => {
                 self.event(); // TaskSucceeded / TaskFailed
                 match outcome {
+                    Ok(result) if serialized_len(&result) > MAX_PAYLOAD_BYTES => Err(Failure::plain(
+                        errors::DATA_LIMIT_EXCEEDED,
+                        Some(format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            state.name
+                        )),
+                    )),
                     Ok(result) => self.finish_state(fid, state, result),
                     Err(f) => Err(f),
                 }
@@ -1317,5 +1324,53 @@ mod tests {
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
         assert_eq!(run(7)["t"], json!("2023-11-14T22:13:20.000Z"));
+    }
+
+    #[test]
+    fn oversized_task_result_is_a_data_limit_error_that_can_be_caught() {
+        let mut ex = start(
+            json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true,
+                      "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "ResultPath": "$.e", "Next": "C"}]},
+                "C": {"Type": "Pass", "OutputPath": "$.e.Error", "End": true}}}),
+            json!({}),
+        );
+        let (token, _) = invoke_token(&ex.run(0));
+        ex.complete(token, json!("x".repeat(MAX_PAYLOAD_BYTES)));
+        ex.run(1);
+        assert_eq!(ex.output(), Some(&json!("States.DataLimitExceeded")));
+    }
+
+    #[test]
+    fn parallel_failure_is_caught_with_the_branch_error() {
+        let mut ex = start(
+            json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Next": "Done",
+                "Catch": [{"ErrorEquals": ["BranchError"], "Next": "Caught"}],
+                "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "BranchError", "Cause": "why"}}}]},
+                "Done": {"Type": "Succeed"}, "Caught": {"Type": "Pass", "End": true}}}),
+            json!({"k": 1}),
+        );
+        ex.run(0);
+        assert_eq!(
+            ex.output(),
+            Some(&json!({"Error": "BranchError", "Cause": "why"}))
+        );
+    }
+
+    #[test]
+    fn map_tolerates_failures_up_to_the_threshold() {
+        let def = |count: u64| {
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": count, "End": true,
+                "ItemProcessor": {"StartAt": "C", "States": {
+                    "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "S"},
+                    "F": {"Type": "Fail", "Error": "Two"}, "S": {"Type": "Succeed"}}}}}})
+        };
+        let mut ok = start(def(1), json!([1, 2, 3]));
+        ok.run(0);
+        assert_eq!(ok.status(), Status::Succeeded);
+        assert_eq!(ok.output().unwrap()[1]["Error"], json!("Two"));
+        let mut over = start(def(0), json!([1, 2, 3]));
+        over.run(0);
+        assert_eq!(over.error(), Some("States.ExceedToleratedFailureThreshold"));
     }
 }

@@ -9,6 +9,27 @@ pub fn to_text(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// AWS's payload limit: 256 KiB of UTF-8 JSON text.
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// The length of the value's compact JSON text, counted without building the text.
+pub fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Counter(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut c, value);
+    c.0
+}
+
 /// Parses JSON text; the error is serde_json's description of the first problem.
 pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
     serde_json::from_str(text)
@@ -97,6 +118,12 @@ mod tests {
     fn number_from_f64_keeps_integers_integral() {
         assert_eq!(number_from_f64(3.0), json!(3));
         assert_eq!(number_from_f64(2.5), json!(2.5));
+    }
+
+    #[test]
+    fn serialized_len_matches_text() {
+        let v = json!({"a": [1, "x\"y", null], "b": 2.5});
+        assert_eq!(serialized_len(&v), to_text(&v).len());
     }
 
     #[test]
