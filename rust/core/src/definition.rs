@@ -158,9 +158,6 @@ impl Kind {
     }
 }
 
-/// Maximum nesting of a definition's JSON (deeper input is refused before it is walked).
-const MAX_DEFINITION_DEPTH: usize = 120;
-
 /// Checks a definition and returns every diagnostic (errors and warnings).
 pub fn validate(text: &str, machine_type: MachineType) -> Vec<Diagnostic> {
     match compile(text, machine_type) {
@@ -186,12 +183,13 @@ pub fn compile(text: &str, machine_type: MachineType) -> Result<Program, Definit
             None,
         ));
     }
-    let value: Value = match serde_json::from_str(text) {
+    let value: Value = match crate::value::parse(text) {
         Ok(v) => v,
-        Err(e) => {
+        Err(crate::value::ParseError::Syntax(e)) => {
             let (message, location) = jackson_style_error(text, &e);
             return Err(single(INVALID_JSON_DESCRIPTION, message, Some(location)));
         }
+        Err(too_deep) => return Err(single(INVALID_JSON_DESCRIPTION, too_deep.to_string(), None)),
     };
     compile_value(&value, machine_type)
 }
@@ -208,18 +206,6 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
             }],
         });
     };
-    if crate::value::depth(value) > MAX_DEFINITION_DEPTH {
-        return Err(DefinitionError {
-            diagnostics: vec![Diagnostic {
-                severity: Severity::Error,
-                code: SCHEMA_VALIDATION_FAILED,
-                message: format!(
-                    "The definition is nested more than {MAX_DEFINITION_DEPTH} levels deep"
-                ),
-                location: Some("/".into()),
-            }],
-        });
-    }
     let mut c = Checker {
         diags: Vec::new(),
         machines: Vec::new(),

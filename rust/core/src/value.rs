@@ -30,9 +30,67 @@ pub fn serialized_len(value: &Value) -> usize {
     c.0
 }
 
-/// Parses JSON text; the error is serde_json's description of the first problem.
-pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
-    serde_json::from_str(text)
+/// The deepest nesting accepted in JSON text and Python values. (AWS, through Jackson, allows
+/// 1000; half of that keeps every recursive walk of a value within a 2 MiB thread stack.)
+pub const MAX_DEPTH: usize = 500;
+
+/// Nesting depth of JSON text, found by a scan of its brackets outside strings (no recursion).
+pub fn text_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Why JSON text was refused.
+#[derive(Debug)]
+pub enum ParseError {
+    TooDeep(usize),
+    Syntax(serde_json::Error),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::TooDeep(d) => write!(
+                f,
+                "JSON nested {d} levels deep; at most {MAX_DEPTH} are allowed"
+            ),
+            ParseError::Syntax(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Parses JSON text nested at most [`MAX_DEPTH`] levels (checked first, so deep text cannot
+/// exhaust the stack while it is parsed).
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    let depth = text_depth(text);
+    if depth > MAX_DEPTH {
+        return Err(ParseError::TooDeep(depth));
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let v = <Value as serde::Deserialize>::deserialize(&mut de).map_err(ParseError::Syntax)?;
+    de.end().map_err(ParseError::Syntax)?;
+    Ok(v)
 }
 
 /// A JSON number from an f64, kept integral when the value is a whole number that fits.
@@ -81,27 +139,6 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Nesting depth of a value (a scalar is 0), computed without recursion so hostile input
-/// cannot overflow the stack.
-pub fn depth(value: &Value) -> usize {
-    let mut max = 0;
-    let mut stack = vec![(value, 0usize)];
-    while let Some((v, d)) = stack.pop() {
-        match v {
-            Value::Array(items) => {
-                max = max.max(d + 1);
-                stack.extend(items.iter().map(|x| (x, d + 1)));
-            }
-            Value::Object(map) => {
-                max = max.max(d + 1);
-                stack.extend(map.values().map(|x| (x, d + 1)));
-            }
-            _ => {}
-        }
-    }
-    max
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,8 +164,12 @@ mod tests {
     }
 
     #[test]
-    fn depth_counts_containers() {
-        assert_eq!(depth(&json!(1)), 0);
-        assert_eq!(depth(&json!({"a": [[1]]})), 3);
+    fn parse_accepts_up_to_the_depth_limit() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(parse(&deep), Err(ParseError::TooDeep(100_000))));
+        assert_eq!(text_depth(r#"{"a": "[[[\"[", "b": [1]}"#), 2);
+        assert!(matches!(parse("[1] x"), Err(ParseError::Syntax(_))));
     }
 }

@@ -16,8 +16,9 @@ create_exception!(
     "A definition AWS would refuse: args are (message, code, diagnostics)."
 );
 
-/// Deepest Python value converted to JSON; deeper values raise ValueError instead of overflowing.
-const MAX_DEPTH: usize = 512;
+/// Deepest Python value converted to JSON (the same limit as for JSON text); deeper values raise
+/// ValueError instead of overflowing the stack.
+const MAX_DEPTH: usize = core::value::MAX_DEPTH;
 
 fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
