@@ -865,10 +865,24 @@ impl Checker {
             "Choice" => self.choice_state(obj, loc, names),
             "Wait" => self.wait(obj, loc),
             "Succeed" => Some(Kind::Succeed),
-            "Fail" => Some(Kind::Fail {
-                error: self.str_source(obj, "Error", loc),
-                cause: self.str_source(obj, "Cause", loc),
-            }),
+            "Fail" => {
+                for key in ["Error", "Cause"] {
+                    if let Some(Value::String(v)) = obj.get(key) {
+                        if v.starts_with('$') {
+                            self.push(
+                                Severity::Warning,
+                                NO_PATH,
+                                format!("The value of the field '{key}' looks like a path, but the field name does not end with 'Path'"),
+                                &format!("{loc}/{key}"),
+                            );
+                        }
+                    }
+                }
+                Some(Kind::Fail {
+                    error: self.str_source(obj, "Error", loc),
+                    cause: self.str_source(obj, "Cause", loc),
+                })
+            }
             "Parallel" => self.parallel(obj, loc),
             "Map" => self.map(obj, loc),
             _ => None,
@@ -1585,5 +1599,12 @@ mod tests {
         let codes: Vec<&str> = p.warnings.iter().map(|d| d.code).collect();
         assert!(codes.contains(&PASS_RESULT_IS_STATIC));
         assert!(codes.contains(&NO_DOLLAR));
+        let p = compile(
+            r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "$.e"}}}"#,
+            MachineType::Express,
+        )
+        .unwrap();
+        assert_eq!(p.warnings[0].code, NO_PATH);
+        assert_eq!(p.warnings[0].location.as_deref(), Some("/States/F/Error"));
     }
 }
