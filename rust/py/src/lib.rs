@@ -237,6 +237,40 @@ impl Program {
         })
     }
 
+    /// Runs `n` executions of a task-free workload entirely inside Rust (no Python per execution)
+    /// and returns `(executions, transitions, seconds)`: the core's own speed, for benchmarks.
+    /// An execution that would need a task or a sleep raises ValueError.
+    fn bench(&self, py: Python<'_>, input_json: &str, n: u64) -> PyResult<(u64, u64, f64)> {
+        let input = parse_json(input_json)?;
+        let program = self.inner.clone();
+        let outcome = py.detach(move || {
+            let started = std::time::Instant::now();
+            let mut transitions = 0;
+            for seed in 0..n {
+                let mut ex = core::Execution::new(
+                    program.clone(),
+                    input.clone(),
+                    core::ExecContext::default(),
+                    seed,
+                );
+                loop {
+                    let effects = ex.run(0);
+                    if effects.iter().any(|e| {
+                        matches!(e, core::Effect::Invoke { .. } | core::Effect::Sleep { .. })
+                    }) {
+                        return Err("the workload needs a task or a sleep".to_string());
+                    }
+                    if ex.status() != core::Status::Running {
+                        break;
+                    }
+                }
+                transitions += ex.transitions();
+            }
+            Ok((n, transitions, started.elapsed().as_secs_f64()))
+        });
+        outcome.map_err(PyValueError::new_err)
+    }
+
     /// Starts an execution on a Python value.
     fn start_value(
         &self,
