@@ -8,7 +8,7 @@ semantics of Express workflows.
 """
 
 from ._errors import InvalidDefinition, TaskFailed
-from ._machine import DEFAULT_MAX_DURATION, Execution, StateMachine, validate
+from ._machine import DEFAULT_MAX_DURATION, Execution, StateMachine, TaskContext, VirtualClock, validate
 from ._resources import Handler
 from ._result import Result
 
@@ -19,7 +19,9 @@ __all__ = [
     "InvalidDefinition",
     "Result",
     "StateMachine",
+    "TaskContext",
     "TaskFailed",
+    "VirtualClock",
     "validate",
 ]
 

@@ -3,7 +3,10 @@ outcomes back, until the execution is over.
 
 The core is sans-IO: ``Execution.run(now_ms)`` steps the machine as far as it can and returns effects.
 A sync handler is called inline (no asyncio task is made for it); an async one becomes a task; a
-sleep becomes a timer. Outcomes are reported as they arrive and picked up by the next ``run``.
+sleep becomes a timer. Outcomes are reported as they arrive and picked up by the next ``run``. A
+``cancel`` effect (a sibling branch failed, a Map failed, the execution ended) cancels that token's task
+and timers; whatever is left when the execution ends is cancelled and awaited before ``drive`` returns.
+Timers run on the event loop, or on the clock when it has a ``call_later`` (:class:`VirtualClock`).
 
 Two modes share that logic. ``drive_sync`` runs without an event loop for as long as nothing needs
 one (only sync handlers, no real sleeps), which lets ``StateMachine.run`` skip creating a loop;
@@ -14,27 +17,203 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import inspect
-import time
+import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ._resources import Router, exception_outcome, marshal_error_outcome
 from ._result import Result
 
-__all__ = ["Driver"]
+__all__ = ["Driver", "TaskContext", "VirtualClock"]
 
 _DONE, _AGAIN, _YIELD, _WAIT = range(4)
 
 
 class _Job:
-    """Something in flight for a token: an asyncio task (an async handler) and/or a timer."""
+    """Something in flight for a token: an asyncio task (an async handler) and/or its timers (a sleep's
+    wake-up or a task's timeout) and a task's heartbeat timer."""
 
-    __slots__ = ("task", "timer")
+    __slots__ = ("beat", "heartbeat_s", "task", "timer")
 
-    def __init__(self, task: asyncio.Future[Any] | None, timer: asyncio.TimerHandle | None) -> None:
+    def __init__(
+        self,
+        task: asyncio.Future[Any] | None,
+        timer: TimerHandle | None,
+        heartbeat_s: float | None = None,
+    ) -> None:
         self.task = task
         self.timer = timer
+        self.heartbeat_s = heartbeat_s
+        self.beat: TimerHandle | None = None
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class TaskContext:
+    """What a handler that accepts a keyword argument named ``context`` is given: the task's
+    ``state_name``, ``resource`` and ``token``, its ``timeout_seconds`` and ``heartbeat_seconds`` (or
+    None), the execution's ``execution_name`` and ``execution_arn``, and :meth:`heartbeat`."""
+
+    __slots__ = (
+        "_driver",
+        "execution_arn",
+        "execution_name",
+        "heartbeat_seconds",
+        "resource",
+        "state_name",
+        "timeout_seconds",
+        "token",
+    )
+
+    def __init__(
+        self,
+        driver: Driver,
+        token: int,
+        state_name: str,
+        resource: str,
+        timeout_seconds: float | None,
+        heartbeat_seconds: float | None,
+    ) -> None:
+        self._driver = driver
+        self.token = token
+        self.state_name = state_name
+        self.resource = resource
+        self.timeout_seconds = timeout_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.execution_name = driver.name
+        self.execution_arn = driver.arn
+
+    def heartbeat(self) -> None:
+        """Tell the execution the task is alive: with ``HeartbeatSeconds``, a task that goes longer than
+        that without a heartbeat fails with ``States.HeartbeatTimeout``. Harmless without it."""
+        self._driver._heartbeat(self.token)
+
+    def __repr__(self) -> str:
+        return f"TaskContext(state_name={self.state_name!r}, token={self.token})"
+
+
+class _VirtualHandle:
+    __slots__ = ("_cancelled", "args", "callback", "due")
+
+    def __init__(self, due: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.due = due
+        self.callback = callback
+        self.args = args
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+
+class VirtualClock:
+    """A clock for tests in which time passes instantly.
+
+    Called, it returns the time in epoch milliseconds (``now``), like any ``clock``. Given as
+    ``clock=`` to ``run``/``execute``/``start``, it also runs the execution's timers: Wait and retry
+    pauses, task timeouts and heartbeats, and the execution's maximum duration. Time moves only when
+    :meth:`advance` is called or, with ``auto=True`` (the default), when timers are pending and the
+    event loop has nothing else ready to run: the clock then jumps straight to the earliest timer.
+    A handler that wants virtual time to pass awaits :meth:`sleep`; real awaits (``asyncio.sleep``,
+    I/O) take no virtual time, and virtual time may jump ahead while they are pending.
+    """
+
+    def __init__(self, start_ms: float = 1_790_000_000_000.0, *, auto: bool = True) -> None:
+        self.now = float(start_ms)
+        self.auto = auto
+        self._heap: list[tuple[float, int, _VirtualHandle]] = []
+        self._seq = 0
+        self._pump_loop: asyncio.AbstractEventLoop | None = None
+        self._idle = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    @property
+    def pending(self) -> int:
+        """How many timers are waiting to fire (cancelled ones not counted)."""
+        return sum(1 for _, _, handle in self._heap if not handle.cancelled())
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> _VirtualHandle:
+        """Call ``callback(*args)`` once the clock has moved ``delay`` seconds on."""
+        handle = _VirtualHandle(self.now + max(0.0, delay) * 1000.0, callback, args)
+        heapq.heappush(self._heap, (handle.due, self._seq, handle))
+        self._seq += 1
+        self._kick()
+        return handle
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of virtual time."""
+        future = asyncio.get_running_loop().create_future()
+        handle = self.call_later(seconds, _resolve, future)
+        try:
+            await future
+        finally:
+            handle.cancel()
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` on, running the timers that fall due on the way, in order."""
+        target = self.now + seconds * 1000.0
+        while (handle := self._next()) is not None and handle.due <= target:
+            self._fire()
+        self.now = max(self.now, target)
+
+    def _next(self) -> _VirtualHandle | None:
+        heap = self._heap
+        while heap and heap[0][2].cancelled():
+            heapq.heappop(heap)
+        return heap[0][2] if heap else None
+
+    def _fire(self) -> None:
+        _, _, handle = heapq.heappop(self._heap)
+        handle.cancel()
+        self.now = max(self.now, handle.due)
+        handle.callback(*handle.args)
+
+    def _kick(self) -> None:
+        if not self.auto:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._pump_loop is loop:
+            return
+        self._pump_loop = loop
+        self._idle = 0
+        loop.call_soon(self._hop)
+
+    def _hop(self) -> None:
+        loop = self._pump_loop
+        if loop is None or self._next() is None:
+            self._pump_loop = None
+            return
+        ready = getattr(loop, "_ready", None)  # CPython's queue of callbacks ready to run
+        if ready is None or not ready:
+            self._idle += 1
+        else:
+            self._idle = 0
+        if self._idle >= (2 if ready is not None else 50):
+            self._idle = 0
+            self._fire()
+        loop.call_soon(self._hop)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _retrieve(orphans: set[asyncio.Future[Any]], task: asyncio.Future[Any]) -> None:
+    orphans.discard(task)
+    if not task.cancelled():
+        task.exception()  # a cancelled handler that raised something else: nothing to report it to
 
 
 class Driver:
@@ -54,6 +233,8 @@ class Driver:
         self._router = router
         self._time_scale = time_scale
         self._clock = clock
+        # A clock with a call_later runs the timers too (VirtualClock); otherwise the event loop does.
+        self._clock_later: Callable[..., TimerHandle] | None = getattr(clock, "call_later", None)
         self._deadline_ms = deadline_ms
         self._start_ms = start_ms
         self._end_ms: float | None = None
@@ -61,15 +242,23 @@ class Driver:
         self.arn = arn
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[int, _Job] = {}
-        # Async work met while driving without a loop: ("call", token, awaitable, timeout_s, shape)
-        # or ("sleep", token, due) with due on time.monotonic().
+        # Last heartbeat (clock ms) of the sync handler running now, by token.
+        self._beats: dict[int, float] = {}
+        # Async work met while driving without a loop: ("call", token, awaitable, timeout_s, heartbeat_s,
+        # shape) or ("sleep", token, due) with due on the clock, in milliseconds.
         self._parked: list[tuple[Any, ...]] = []
         self._orphans: set[asyncio.Future[Any]] = set()
         self._waiter: asyncio.Future[None] | None = None
-        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_timer: TimerHandle | None = None
         self._progress = False
         self._expired = False
         self._stop_request: tuple[str | None, str | None] | None = None
+
+    def _later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+        if self._clock_later is not None:
+            return self._clock_later(delay, callback, *args)
+        assert self._loop is not None
+        return self._loop.call_later(delay, callback, *args)
 
     # ---------------------------------------------------------------- reporting outcomes
 
@@ -93,27 +282,50 @@ class Driver:
 
     # ---------------------------------------------------------------- effects
 
-    def _invoke(self, token: int, resource: str, payload: Any, timeout_s: float | None, state: str) -> None:
+    def _invoke(
+        self,
+        token: int,
+        resource: str,
+        payload: Any,
+        timeout_s: float | None,
+        heartbeat_s: float | None,
+        state: str,
+    ) -> None:
         route = self._router.route(resource, payload, state)
         handler = route.handler
         if handler is None:
             self._fail(token, route.error, route.cause)
             return
-        started = self._clock() if timeout_s is not None else 0.0
+        timed = timeout_s is not None or heartbeat_s is not None
+        started = self._clock() if timed else 0.0
+        if heartbeat_s is not None:
+            self._beats[token] = started
         try:
-            value = handler(route.argument)
+            if route.wants_context:
+                context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s)
+                value = handler(route.argument, context=context)
+            else:
+                value = handler(route.argument)
         except Exception as exc:  # noqa: BLE001 - any handler error fails the task
+            self._beats.pop(token, None)
             self._fail(token, *exception_outcome(exc))
             return
         if inspect.isawaitable(value):
+            self._beats.pop(token, None)
             if self._loop is None:
-                self._parked.append(("call", token, value, timeout_s, route.shape))
+                self._parked.append(("call", token, value, timeout_s, heartbeat_s, route.shape))
             else:
-                self._start_call(token, value, timeout_s, route.shape)
+                self._start_call(token, value, timeout_s, heartbeat_s, route.shape)
             return
-        if timeout_s is not None and self._clock() - started > timeout_s * 1000.0:
-            self._fail(token, "States.Timeout", None)
-            return
+        if timed:
+            # A sync handler cannot be interrupted: see afterwards whether it ran past a limit.
+            last_beat = self._beats.pop(token, started)
+            timeout_due = started + timeout_s * 1000.0 if timeout_s is not None else math.inf
+            beat_due = last_beat + heartbeat_s * 1000.0 if heartbeat_s is not None else math.inf
+            if self._clock() > min(timeout_due, beat_due):
+                error = "States.HeartbeatTimeout" if beat_due < timeout_due else "States.Timeout"
+                self._fail(token, error, None)
+                return
         self._complete(token, value, route.shape)
 
     def _start_call(
@@ -121,24 +333,35 @@ class Driver:
         token: int,
         awaitable: Awaitable[Any],
         timeout_s: float | None,
+        heartbeat_s: float | None,
         shape: Callable[[Any], Any] | None,
     ) -> None:
-        assert self._loop is not None
         task = asyncio.ensure_future(awaitable)
-        job = self._jobs[token] = _Job(task, None)
+        job = self._jobs[token] = _Job(task, None, heartbeat_s)
         task.add_done_callback(functools.partial(self._on_call_done, token, shape))
         if timeout_s is not None:
-            job.timer = self._loop.call_later(timeout_s, self._on_call_timeout, token)
+            job.timer = self._later(timeout_s, self._on_call_timeout, token, "States.Timeout")
+        if heartbeat_s is not None:
+            job.beat = self._later(heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
+
+    def _heartbeat(self, token: int) -> None:
+        if token in self._beats:
+            self._beats[token] = self._clock()
+            return
+        job = self._jobs.get(token)
+        if job is None or job.beat is None or job.heartbeat_s is None:
+            return
+        job.beat.cancel()
+        job.beat = self._later(job.heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
 
     def _on_call_done(
         self, token: int, shape: Callable[[Any], Any] | None, task: asyncio.Future[Any]
     ) -> None:
         job = self._jobs.get(token)
         if job is None or job.task is not task:
-            return  # timed out, or the execution is over
+            return  # timed out, cancelled, or the execution is over
         del self._jobs[token]
-        if job.timer is not None:
-            job.timer.cancel()
+        self._cancel_timers(job)
         if task.cancelled():
             self._fail(token, "States.TaskFailed", "The task handler was cancelled")
         elif (exc := task.exception()) is not None:
@@ -147,15 +370,44 @@ class Driver:
             self._complete(token, task.result(), shape)
         self._wake_up()
 
-    def _on_call_timeout(self, token: int) -> None:
+    def _on_call_timeout(self, token: int, error: str) -> None:
         job = self._jobs.pop(token, None)
         if job is None or job.task is None:
             return
-        job.task.cancel()
-        self._orphans.add(job.task)
-        job.task.add_done_callback(self._orphans.discard)
-        self._fail(token, "States.Timeout", None)
+        self._drop(job)
+        self._fail(token, error, None)
         self._wake_up()
+
+    @staticmethod
+    def _cancel_timers(job: _Job) -> None:
+        if job.timer is not None:
+            job.timer.cancel()
+        if job.beat is not None:
+            job.beat.cancel()
+
+    def _drop(self, job: _Job) -> None:
+        """Cancel a job's timers and its task; the task is awaited when the execution ends."""
+        self._cancel_timers(job)
+        task = job.task
+        if task is not None and not task.done():
+            task.cancel()
+            self._orphans.add(task)
+            task.add_done_callback(functools.partial(_retrieve, self._orphans))
+
+    def _cancel(self, token: int) -> None:
+        """The core no longer wants this task or timer."""
+        job = self._jobs.pop(token, None)
+        if job is not None:
+            self._drop(job)
+            return
+        if self._parked:
+            kept = []
+            for item in self._parked:
+                if item[1] == token:
+                    _close_parked(item)
+                else:
+                    kept.append(item)
+            self._parked = kept
 
     def _sleep(self, token: int, seconds: float) -> None:
         delay = seconds * self._time_scale
@@ -163,9 +415,9 @@ class Driver:
             self._ex.wake(token)
             self._progress = True
         elif self._loop is None:
-            self._parked.append(("sleep", token, time.monotonic() + delay))
+            self._parked.append(("sleep", token, self._clock() + delay * 1000.0))
         else:
-            self._jobs[token] = _Job(None, self._loop.call_later(delay, self._on_wake, token))
+            self._jobs[token] = _Job(None, self._later(delay, self._on_wake, token))
 
     def _on_wake(self, token: int) -> None:
         if self._jobs.pop(token, None) is None:
@@ -195,9 +447,11 @@ class Driver:
         for effect in ex.run(int(now)):
             kind = effect[0]
             if kind == "invoke":
-                self._invoke(effect[1], effect[2], effect[3], effect[4], effect[6])
+                self._invoke(effect[1], effect[2], effect[3], effect[4], effect[5], effect[6])
             elif kind == "sleep":
                 self._sleep(effect[1], effect[2])
+            elif kind == "cancel":
+                self._cancel(effect[1])
             elif kind == "yield":
                 yielded = True
             elif kind == "done":
@@ -245,7 +499,7 @@ class Driver:
                     return
                 if self._deadline_timer is None:
                     remaining = max(0.0, (self._deadline_ms - self._clock()) / 1000.0)
-                    self._deadline_timer = loop.call_later(remaining, self._on_deadline)
+                    self._deadline_timer = self._later(remaining, self._on_deadline)
                 self._waiter = loop.create_future()
                 try:
                     await self._waiter
@@ -265,32 +519,29 @@ class Driver:
         loop = self._loop
         assert loop is not None
         parked, self._parked = self._parked, []
-        now = time.monotonic()
+        now = self._clock()
         for item in parked:
             if item[0] == "call":
-                self._start_call(item[1], item[2], item[3], item[4])
+                self._start_call(item[1], item[2], item[3], item[4], item[5])
             else:
                 token, due = item[1], item[2]
-                self._jobs[token] = _Job(None, loop.call_later(max(0.0, due - now), self._on_wake, token))
+                delay = max(0.0, (due - now) / 1000.0)
+                self._jobs[token] = _Job(None, self._later(delay, self._on_wake, token))
 
     def _discard_parked(self) -> None:
         parked, self._parked = self._parked, []
         for item in parked:
-            if item[0] == "call" and inspect.iscoroutine(item[2]):
-                item[2].close()
+            _close_parked(item)
 
     async def _cancel_all(self) -> None:
         self._discard_parked()
         jobs, self._jobs = self._jobs, {}
-        tasks = list(self._orphans)
         for job in jobs.values():
-            if job.timer is not None:
-                job.timer.cancel()
-            if job.task is not None:
-                job.task.cancel()
-                tasks.append(job.task)
-        if tasks:
+            self._drop(job)
+        while self._orphans:
+            tasks = list(self._orphans)
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._orphans.difference_update(tasks)
 
     # ---------------------------------------------------------------- the outcome
 
@@ -313,3 +564,8 @@ class Driver:
             name=self.name,
             execution_arn=self.arn,
         )
+
+
+def _close_parked(item: tuple[Any, ...]) -> None:
+    if item[0] == "call" and inspect.iscoroutine(item[2]):
+        item[2].close()

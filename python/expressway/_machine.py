@@ -13,18 +13,27 @@ from typing import Any
 
 from . import _core
 from ._context import check_name, execution_arn, execution_context, state_machine_arn
-from ._driver import Driver
+from ._driver import Driver, TaskContext, VirtualClock
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
 from ._result import Result
 
-__all__ = ["DEFAULT_MAX_DURATION", "Execution", "StateMachine", "validate"]
+__all__ = [
+    "DEFAULT_MAX_DURATION",
+    "Execution",
+    "StateMachine",
+    "TaskContext",
+    "VirtualClock",
+    "validate",
+]
 
 Definition = str | bytes | Mapping[str, Any]
 """A definition: JSON text, or the parsed object."""
 
 Clock = Callable[[], float]
-"""Returns the time as milliseconds since the epoch."""
+"""Returns the time as milliseconds since the epoch. A clock that also has
+``call_later(delay_s, callback, *args)`` (such as :class:`VirtualClock`) runs the execution's timers as
+well; otherwise the event loop does."""
 
 DEFAULT_MAX_DURATION = 300.0
 """Express workflows run for at most five minutes."""
@@ -150,7 +159,8 @@ class StateMachine:
             time_scale=float(time_scale),
             clock=clock,
             start_ms=start_ms,
-            deadline_ms=start_ms + max_duration * 1000.0,
+            # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
+            deadline_ms=start_ms + min(max_duration, self._program.timeout_seconds or max_duration) * 1000.0,
             name=execution_name,
             arn=arn,
         )
@@ -171,10 +181,13 @@ class StateMachine:
 
         ``input`` is the execution input as a JSON-like value (``None`` means ``{}``), or give
         ``input_json`` as JSON text instead. ``tasks`` maps resources or Lambda function names to
-        handlers. ``time_scale`` multiplies every Wait and retry pause (0 skips them). ``name`` is the
-        execution name (a UUID by default). After ``max_duration`` seconds the execution is TIMED_OUT.
-        ``seed`` fixes the random numbers (``States.MathRandom``, ``States.UUID``, retry jitter);
-        ``clock`` returns the time in epoch milliseconds.
+        handlers; a handler with a parameter named ``context`` also gets a :class:`TaskContext` (heartbeats).
+        ``time_scale`` multiplies every Wait and retry pause (0 skips them). ``name`` is the execution
+        name (a UUID by default). After ``max_duration`` seconds on ``clock`` (unscaled time: Waits count
+        as ``time_scale`` makes them last) the execution is TIMED_OUT and everything in flight is
+        cancelled. ``seed`` fixes the random numbers (``States.MathRandom``, ``States.UUID``, retry
+        jitter); ``clock`` returns the time in epoch milliseconds (a :class:`VirtualClock` makes time
+        pass instantly).
 
         Errors inside the execution are reported in the result, never raised. When no event loop is
         needed (sync handlers only, no real sleeps), none is created. Called from a thread that runs

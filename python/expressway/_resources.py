@@ -4,6 +4,7 @@ its return value or exception becomes the task's result or error, as AWS would r
 from __future__ import annotations
 
 import email.utils
+import inspect
 import json
 import os
 import re
@@ -18,8 +19,9 @@ from ._errors import TaskFailed
 
 __all__ = ["Handler", "Route", "Router", "exception_outcome", "marshal_error_outcome"]
 
-Handler = Callable[[Any], Any]
-"""A task handler: called with the task's input, returns its result (or an awaitable of it)."""
+Handler = Callable[..., Any]
+"""A task handler: called with the task's input, returns its result (or an awaitable of it). A handler
+with a parameter named ``context`` is also given a :class:`TaskContext` (by keyword)."""
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -76,7 +78,7 @@ class Route:
     """How to perform one invocation: call ``handler(argument)`` and pass the value through ``shape``;
     or, when ``handler`` is None, fail the task at once with ``error`` and ``cause``."""
 
-    __slots__ = ("argument", "cause", "error", "handler", "shape")
+    __slots__ = ("argument", "cause", "error", "handler", "shape", "wants_context")
 
     def __init__(
         self,
@@ -85,12 +87,27 @@ class Route:
         shape: Callable[[Any], Any] | None = None,
         error: str = "",
         cause: str | None = None,
+        wants_context: bool = False,
     ) -> None:
         self.handler = handler
         self.argument = argument
         self.shape = shape
         self.error = error
         self.cause = cause
+        self.wants_context = wants_context
+
+
+def accepts_context(handler: Handler) -> bool:
+    """Whether ``handler`` has a parameter named ``context`` that can be passed by keyword."""
+    try:
+        parameters = inspect.signature(handler).parameters
+    except (TypeError, ValueError):
+        return False
+    parameter = parameters.get("context")
+    return parameter is not None and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
 
 
 def _request_id() -> str:
@@ -137,6 +154,8 @@ class Router:
             if not callable(handler):
                 raise TypeError(f"tasks[{key!r}] is not callable")
         self._direct: dict[str, Handler | None] = {}
+        # Whether each handler takes a context, looked at once per handler (by identity).
+        self._context: dict[int, bool] = {id(h): accepts_context(h) for h in self._tasks.values()}
 
     def _lookup(self, keys: list[str]) -> Handler | None:
         for key in keys:
@@ -153,7 +172,7 @@ class Router:
         except KeyError:
             handler = self._direct[resource] = self._find_direct(resource)
         if handler is not None:
-            return Route(handler, payload)
+            return Route(handler, payload, wants_context=self._context[id(handler)])
         return self._missing(resource, state_name)
 
     def _find_direct(self, resource: str) -> Handler | None:
@@ -207,7 +226,7 @@ class Router:
             )
         argument = parameters.get("Payload", parameters)
         shape = lambda_invoke_result if resource == LAMBDA_INVOKE else None
-        return Route(handler, argument, shape)
+        return Route(handler, argument, shape, wants_context=self._context[id(handler)])
 
 
 def _stack_trace(exc: BaseException) -> list[str]:
