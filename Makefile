@@ -13,7 +13,7 @@ TOOLS_STAMP := $(VENV)/.tools.stamp
 EXT_STAMP   := $(VENV)/.extension.stamp
 EXT_INPUTS  := $(shell find rust -name '*.rs' -o -name Cargo.toml 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) pyproject.toml
 
-.PHONY: all setup run test lint fmt clean
+.PHONY: all setup run test lint fmt clean bench bench-quick
 
 all: test
 
@@ -42,6 +42,26 @@ run: setup
 test: setup
 	cargo test -p expressway-core
 	$(VPY) -m pytest
+
+# Benchmarks (benches/, issue 5). moto is the same-run baseline; it goes into the venv only here.
+BENCH_TOOLS  := "moto[stepfunctions]>=5,<6"
+BENCH_STAMP  := $(VENV)/.bench-tools.stamp
+BENCH_REPORT := .benchmarks/report.json
+BENCH_PYTEST := $(VPY) -m pytest benches -p no:cacheprovider
+
+$(BENCH_STAMP): $(TOOLS_STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(BENCH_TOOLS)
+	touch $@
+
+# Full sizes; writes $(BENCH_REPORT) and prints the table.
+bench: setup $(BENCH_STAMP)
+	@mkdir -p $(dir $(BENCH_REPORT))
+	$(BENCH_PYTEST) --benchmark-json=$(BENCH_REPORT) --benchmark-columns=mean,ops,rounds
+	$(VPY) benches/report.py $(BENCH_REPORT)
+
+# Every benchmark once at small sizes (CI): checks the suite runs, never gates on times.
+bench-quick: setup $(BENCH_STAMP)
+	EXPRESSWAY_BENCH_QUICK=1 $(BENCH_PYTEST) --benchmark-disable -q
 
 lint: $(TOOLS_STAMP)
 	$(VENV)/bin/ruff check python tests examples benches

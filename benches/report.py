@@ -1,0 +1,89 @@
+"""Print a short table from a pytest-benchmark JSON report (what ``make bench`` writes).
+
+    python benches/report.py .benchmarks/report.json
+
+Workload rows: executions/s and transitions/s for expressway (serial and 16 at once) and moto, and
+the ratio expressway/moto (serial). Then cold start, memory and any other benchmark by its mean.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+
+def _rate(bench: dict) -> float | None:
+    info, mean = bench.get("extra_info", {}), bench["stats"]["mean"]
+    per_round = info.get("executions_per_round")
+    return per_round / mean if per_round and mean > 0 else None
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def main(path: str) -> None:
+    with open(path) as f:
+        report = json.load(f)
+    rows: dict[str, dict[str, dict]] = defaultdict(dict)
+    others = []
+    for bench in report["benchmarks"]:
+        info = bench.get("extra_info", {})
+        if "workload" in info and "executor" in info:
+            rows[info["workload"]][f"{info['executor']}:{info['mode']}"] = bench
+        else:
+            others.append(bench)
+
+    header = ("workload", "exec/s", "transitions/s", "exec/s x16", "moto exec/s", "vs moto")
+    lines = [header]
+    for workload in sorted(rows):
+        by = rows[workload]
+        serial, conc = by.get("expressway:serial"), by.get("expressway:concurrent16")
+        moto = by.get("moto:serial")
+        rate = _rate(serial) if serial else None
+        trans = serial["extra_info"]["transitions_per_execution"] if serial else None
+        moto_rate = _rate(moto) if moto else None
+        ratio = rate / moto_rate if rate and moto_rate else None
+        moto_note = "" if not moto or moto["extra_info"].get("output_matches", True) else " (output differs)"
+        lines.append(
+            (
+                workload,
+                _fmt(rate),
+                _fmt(rate * trans if rate and trans else None),
+                _fmt(_rate(conc) if conc else None),
+                _fmt(moto_rate, 1) + moto_note,
+                (_fmt(ratio) + "x") if ratio else "-",
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for n, line in enumerate(lines if rows else []):
+        print(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+    if others:
+        print()
+    for bench in others:
+        info = bench.get("extra_info", {})
+        extra = ""
+        if "peak_rss_bytes" in info:
+            extra = (
+                f"  command alone: median {info['wall_median_s'] * 1e3:.1f} ms,"
+                f" min {info['wall_min_s'] * 1e3:.1f} ms, peak RSS {info['peak_rss_bytes'] / 2**20:.1f} MiB"
+            )
+        if "bytes_per_execution" in info:
+            extra = (
+                f"  {info['n']:,} in flight: RSS {info['rss_in_flight_bytes'] / 2**20:.1f} MiB,"
+                f" {info['bytes_per_execution']:,.0f} bytes/execution"
+            )
+        print(f"{bench['fullname'].split('::')[-1]}: mean {bench['stats']['mean'] * 1e3:,.1f} ms{extra}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".benchmarks/report.json")
