@@ -1,7 +1,7 @@
 //! Choice rules, compiled once into a tree and evaluated against a state's input.
 
 use crate::errors::Failure;
-use crate::path::{Path, Root};
+use crate::path::Path;
 use crate::timestamp;
 use crate::value::{json_equal, Value};
 use std::cmp::Ordering;
@@ -146,10 +146,7 @@ impl Pattern {
 }
 
 fn lookup<'a>(path: &Path, input: &'a Value, context: &'a Value) -> Option<&'a Value> {
-    match path.root() {
-        Root::Input => path.lookup(input),
-        Root::Context => path.lookup(context),
-    }
+    path.lookup(path.pick(input, context))
 }
 
 fn missing(path: &Path) -> Failure {

@@ -11,7 +11,7 @@ use crate::definition::{Catcher, Kind, NumSource, Program, State, StrSource, Wai
 use crate::errors::{self, error_matches, Failure};
 use crate::intrinsics::{self, Env};
 use crate::path::{Path, Root};
-use crate::payload::{merge_result, select};
+use crate::payload::{merge_result, query_field, select};
 use crate::rng::Rng;
 use crate::timestamp;
 use crate::value::{serialized_len, to_text, Map, Value, MAX_PAYLOAD_BYTES};
@@ -784,21 +784,7 @@ impl Execution {
         let v = match src {
             None => return Ok(None),
             Some(StrSource::Literal(s)) => return Ok(Some(s.clone())),
-            Some(StrSource::Path(p)) => {
-                let root = if p.root() == Root::Context {
-                    context
-                } else {
-                    input
-                };
-                p.query(root).map_err(|_| {
-                    Failure::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                        p.text(),
-                        field,
-                        to_text(input)
-                    ))
-                })?
-            }
+            Some(StrSource::Path(p)) => query_field(p, input, context, field)?,
             Some(StrSource::Call(c)) => {
                 let mut env = Env {
                     input,

@@ -2,7 +2,7 @@
 //! definition is compiled and evaluated against a state's input and the context object.
 
 use crate::errors::{Failure, INTRINSIC_FAILURE};
-use crate::path::{Path, Root};
+use crate::path::Path;
 use crate::rng::Rng;
 use crate::value::{as_integer, is_integral_number, json_equal, number_from_f64, to_text, Value};
 use base64::Engine;
@@ -284,20 +284,7 @@ pub fn eval(call: &Call, env: &mut Env, field: &str) -> Result<Value, Failure> {
         args.push(match a {
             Arg::Str { value, .. } => Value::String(value.clone()),
             Arg::Literal(v) => v.clone(),
-            Arg::Path(p) => {
-                let root = match p.root() {
-                    Root::Input => env.input,
-                    Root::Context => env.context,
-                };
-                p.query(root).map_err(|_| {
-                    Failure::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                        p.text(),
-                        field,
-                        to_text(env.input)
-                    ))
-                })?
-            }
+            Arg::Path(p) => crate::payload::query_field(p, env.input, env.context, field)?,
             Arg::Call(c) => eval(c, env, field)?,
         });
     }

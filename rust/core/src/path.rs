@@ -195,6 +195,14 @@ impl Path {
             .collect()
     }
 
+    /// What the path reads: `input` for `$`, `context` for `$$`.
+    pub fn pick<'a>(&self, input: &'a Value, context: &'a Value) -> &'a Value {
+        match self.root {
+            Root::Input => input,
+            Root::Context => context,
+        }
+    }
+
     /// The value at a definite path, or None when absent (no error text needed).
     pub fn lookup<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         self.select(root).ok()?.into_iter().next()

@@ -47,20 +47,7 @@ impl Template {
                 .map(|t| t.eval(input, context, rng))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Template::Path { path, field } => {
-                let root = match path.root() {
-                    Root::Input => input,
-                    Root::Context => context,
-                };
-                path.query(root).map_err(|_| {
-                    Failure::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                        path.text(),
-                        field,
-                        to_text(input)
-                    ))
-                })
-            }
+            Template::Path { path, field } => query_field(path, input, context, field),
             Template::Call { call, field } => {
                 let mut env = Env {
                     input,
@@ -148,6 +135,24 @@ fn compile_dynamic(
     })
 }
 
+/// Evaluates the path of a payload field (`field` is its name, e.g. `value.$`); a miss fails
+/// with AWS's text, which quotes the field's input.
+pub fn query_field(
+    path: &Path,
+    input: &Value,
+    context: &Value,
+    field: &str,
+) -> Result<Value, Failure> {
+    path.query(path.pick(input, context)).map_err(|_| {
+        Failure::runtime(format!(
+            "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+            path.text(),
+            field,
+            to_text(input)
+        ))
+    })
+}
+
 /// The text of AWS's InputPath / OutputPath failure.
 fn invalid_path(path: &Path, err: &PathError) -> Failure {
     Failure::runtime(format!("Invalid path '{}' : {}", path.text(), err))
@@ -163,13 +168,9 @@ pub fn select(
         None => Ok(value),
         Some(None) => Ok(Value::Object(Map::new())),
         Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(value),
-        Some(Some(p)) => {
-            let root = match p.root() {
-                Root::Input => &value,
-                Root::Context => context,
-            };
-            p.query(root).map_err(|e| invalid_path(p, &e))
-        }
+        Some(Some(p)) => p
+            .query(p.pick(&value, context))
+            .map_err(|e| invalid_path(p, &e)),
     }
 }
 
