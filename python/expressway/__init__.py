@@ -9,6 +9,7 @@ semantics of Express workflows.
 
 from ._errors import InvalidDefinition, TaskFailed
 from ._machine import DEFAULT_MAX_DURATION, Execution, StateMachine, TaskContext, VirtualClock, validate
+from ._registry import task
 from ._resources import Handler
 from ._result import Result
 
@@ -22,6 +23,7 @@ __all__ = [
     "TaskContext",
     "TaskFailed",
     "VirtualClock",
+    "task",
     "validate",
 ]
 

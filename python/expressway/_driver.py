@@ -435,12 +435,12 @@ class Driver:
     def _pump(self) -> int:
         """One ``run`` of the core and the effects it returns."""
         ex = self._ex
-        if self._stop_request is not None:
-            ex.stop(*self._stop_request)
-            return _DONE
         now = self._clock()
+        if self._stop_request is not None:
+            ex.stop(*self._stop_request, now_ms=int(now))
+            return _DONE
         if self._expired or now >= self._deadline_ms:
-            ex.time_out()
+            ex.time_out(now_ms=int(now))
             return _DONE
         self._progress = False
         yielded = False
@@ -544,6 +544,20 @@ class Driver:
             self._orphans.difference_update(tasks)
 
     # ---------------------------------------------------------------- the outcome
+
+    @property
+    def core(self) -> Any:
+        """The core execution (status, output_json, error, cause, history_json), for the service."""
+        return self._ex
+
+    @property
+    def start_ms(self) -> int:
+        return self._start_ms
+
+    @property
+    def end_ms(self) -> float | None:
+        """When the execution ended (clock milliseconds), or None while it runs."""
+        return self._end_ms
 
     def _finish(self) -> None:
         if self._end_ms is None:

@@ -128,6 +128,9 @@ class StateMachine:
         max_duration: float,
         seed: int | None,
         clock: Clock | None,
+        *,
+        router: Router | None = None,
+        history: bool = False,
     ) -> Driver:
         if input_json is not None:
             if input is not None:
@@ -139,7 +142,8 @@ class StateMachine:
             raise ValueError("time_scale must be >= 0")
         if max_duration <= 0:
             raise ValueError("max_duration must be > 0")
-        router = Router(tasks)
+        if router is None:
+            router = Router(tasks)
         clock = clock or _wall_clock_ms
         execution_name = check_name(name, "execution") if name is not None else str(uuid.uuid4())
         arn = execution_arn(self.name, execution_name, self.type)
@@ -150,7 +154,10 @@ class StateMachine:
         if seed is None:
             seed = random.getrandbits(63)
         try:
-            execution = self._program.start(text, context, seed)
+            if history:
+                execution = self._program.start(text, context, seed, history=True)
+            else:
+                execution = self._program.start(text, context, seed)
         except ValueError as exc:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
         return Driver(

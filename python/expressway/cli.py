@@ -1,12 +1,9 @@
-"""The command line: ``expressway run`` and ``expressway validate``."""
+"""The command line: ``expressway run``, ``expressway validate`` and ``expressway serve``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Any
 
 from ._context import check_name
 from ._errors import InvalidDefinition
+from ._loader import LoadError, load_tasks
 from ._machine import MACHINE_TYPES, StateMachine, validate
 
 __all__ = ["main"]
@@ -46,35 +44,10 @@ def _parse_json(text: str, what: str) -> Any:
 
 
 def _load_tasks(spec: str) -> Mapping[str, Any]:
-    """``module:object`` or ``path/to/file.py:object``; the object is a mapping of handlers."""
-    module_name, sep, attr = spec.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--tasks must look like module:object or file.py:object, not {spec!r}")
     try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            path = Path(module_name)
-            if not path.is_file():
-                raise UsageError(f"--tasks: no such file {module_name!r}")
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
-            if module_spec is None or module_spec.loader is None:
-                raise UsageError(f"--tasks: cannot load {module_name!r}")
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-        else:
-            if "" not in sys.path and os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_name)
-    except UsageError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any import error is a usage error
-        raise UsageError(f"--tasks: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
-    try:
-        tasks = getattr(module, attr)
-    except AttributeError:
-        raise UsageError(f"--tasks: {module_name!r} has no attribute {attr!r}") from None
-    if not isinstance(tasks, Mapping):
-        raise UsageError(f"--tasks: {spec} must be a mapping of resource or function name to handler")
-    return tasks
+        return load_tasks(spec)
+    except LoadError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -113,6 +86,26 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     report = {"result": "OK" if ok else "FAIL", "diagnostics": diagnostics}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .service.server import ConfigError, load_config, serve
+
+    try:
+        config = load_config(
+            args.config,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=True if args.access_log else None,
+            aws_strict=True if args.aws_strict else None,
+            keep_finished=args.keep_finished,
+            max_inflight=args.max_inflight,
+            task_modules=args.tasks or None,
+        )
+        return serve(config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _non_negative_float(text: str) -> float:
@@ -158,6 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("definition", metavar="DEFINITION.json", help="the ASL definition")
     check.add_argument("--type", choices=MACHINE_TYPES, default="EXPRESS", help="state machine type")
     check.set_defaults(func=_cmd_validate)
+
+    srv = commands.add_parser("serve", help="serve the Step Functions API (for boto3, the AWS CLI, the SDKs)")
+    srv.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, help="port to listen on (default 8083)")
+    srv.add_argument("--workers", type=int, metavar="N", help="worker processes sharing the port (default 1)")
+    srv.add_argument("--config", metavar="FILE.toml", help="settings and [tasks] handlers (see the README)")
+    srv.add_argument(
+        "--tasks",
+        action="append",
+        metavar="MODULE",
+        help="import MODULE: its @expressway.task registrations apply (or MODULE:OBJECT, a mapping); repeatable",
+    )
+    srv.add_argument("--access-log", action="store_true", help="log every request")
+    srv.add_argument(
+        "--aws-strict",
+        action="store_true",
+        help="refuse Describe/List/History/Stop for Express executions, as AWS does",
+    )
+    srv.add_argument("--keep-finished", type=int, metavar="N", help="finished executions kept per machine")
+    srv.add_argument("--max-inflight", type=int, metavar="N", help="executions at once before throttling")
+    srv.set_defaults(func=_cmd_serve)
     return parser
 
 

@@ -9,6 +9,7 @@ pub use crate::context::ExecContext;
 use crate::context::{self, StateInfo};
 use crate::definition::{Catcher, Kind, NumSource, Program, State, StrSource, WaitFor};
 use crate::errors::{self, error_matches, Failure};
+use crate::history::{self, Event, EventKind, History, Iteration};
 use crate::intrinsics::{self, Env};
 use crate::path::{Path, Root};
 use crate::payload::{merge_result, query_field, select};
@@ -166,6 +167,19 @@ pub struct Execution {
     transitions: u64,
     effects: Vec<Effect>,
     done_reported: bool,
+    /// The recorded history events: None unless [`Execution::record_history`] asked for them.
+    history: Option<Box<History>>,
+}
+
+/// What a recorded event follows (its previousEventId).
+#[derive(Clone, Copy)]
+enum After {
+    /// The last event of this frame.
+    Frame(usize),
+    /// The last event recorded, whichever frame it was in.
+    Last,
+    /// The last event recorded; the event then becomes the frame's last.
+    LastInFrame(usize),
 }
 
 fn error_output(f: &Failure) -> Value {
@@ -201,6 +215,7 @@ impl Execution {
             transitions: 0,
             effects: Vec::new(),
             done_reported: false,
+            history: None,
         };
         let start = ex.program.machines[0].start;
         ex.spawn(0, start, input, None);
@@ -232,6 +247,30 @@ impl Execution {
         self.event_id + 1
     }
 
+    /// Records the execution's history events; call it before the first `run` (once any event
+    /// has happened it does nothing). Without it, nothing is recorded and
+    /// [`Execution::history`] stays empty.
+    pub fn record_history(&mut self) {
+        if self.history.is_none() && self.event_id == 1 {
+            self.history = Some(Box::default());
+        }
+    }
+
+    /// The history events recorded so far, in id order.
+    pub fn history(&self) -> &[Event] {
+        self.history
+            .as_deref()
+            .map(|h| h.events.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The recorded events as the JSON array text of GetExecutionHistory's `events` ("[]" when
+    /// recording is off). `include_data` false leaves out inputs, outputs and parameters.
+    pub fn history_json(&self, include_data: bool) -> String {
+        let region = history::region_of(&[&self.ctx.execution_id, &self.ctx.state_machine_id]);
+        history::render(self.history(), include_data, &region)
+    }
+
     /// Reports a task's result.
     pub fn complete(&mut self, token: u64, result: Value) {
         self.inbox.push((token, Outcome::Success(result)));
@@ -248,13 +287,26 @@ impl Execution {
         self.inbox.push((token, Outcome::Wake));
     }
 
-    /// Ends the execution from outside: ABORTED.
+    /// Ends the execution from outside: ABORTED, at the time of the last `run`.
     pub fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        self.stop_at(self.now_ms, error, cause);
+    }
+
+    /// Ends the execution from outside at `now_ms` (epoch milliseconds): ABORTED.
+    pub fn stop_at(&mut self, now_ms: i64, error: Option<String>, cause: Option<String>) {
+        self.now_ms = now_ms;
         self.finish(Status::Aborted, None, error, cause);
     }
 
-    /// Ends the execution because it ran past its time limit: TIMED_OUT.
+    /// Ends the execution because it ran past its time limit: TIMED_OUT, at the time of the last
+    /// `run`.
     pub fn time_out(&mut self) {
+        self.time_out_at(self.now_ms);
+    }
+
+    /// Ends the execution at `now_ms` because it ran past its time limit: TIMED_OUT.
+    pub fn time_out_at(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
         self.finish(
             Status::TimedOut,
             None,
@@ -266,6 +318,9 @@ impl Execution {
     /// Advances as far as possible at time `now_ms` (epoch milliseconds) and returns the effects.
     pub fn run(&mut self, now_ms: i64) -> Vec<Effect> {
         self.now_ms = now_ms;
+        if self.history.is_some() {
+            self.record_started();
+        }
         for (token, outcome) in std::mem::take(&mut self.inbox) {
             self.deliver(token, outcome);
         }
@@ -390,7 +445,10 @@ impl Execution {
             match step {
                 Step::Block => return,
                 Step::Goto(next, output) => {
-                    self.event(); // <Type>StateExited
+                    let ev = self.event(); // <Type>StateExited
+                    if self.history.is_some() {
+                        self.record_exited(fid, ev, &output);
+                    }
                     let Some(frame) = self.frame(fid) else { return };
                     frame.state = next;
                     frame.input = output;
@@ -399,6 +457,10 @@ impl Execution {
                     frame.resume = Some(Resume::Enter);
                 }
                 Step::End(output) => {
+                    let ev = self.event(); // <Type>StateExited
+                    if self.history.is_some() {
+                        self.record_exited(fid, ev, &output);
+                    }
                     self.finish_frame(fid, Ok(output));
                     return;
                 }
@@ -424,6 +486,9 @@ impl Execution {
             Resume::Enter => {
                 self.transitions += 1;
                 let ev = self.event(); // <Type>StateEntered
+                if self.history.is_some() {
+                    self.record_entered(fid, ev, state);
+                }
                 let now = self.now_ms;
                 if let Some(f) = self.frame(fid) {
                     f.entered_event = ev;
@@ -433,7 +498,10 @@ impl Execution {
             }
             Resume::Retry => self.enter(fid, state),
             Resume::TaskDone(outcome) => {
-                self.event(); // TaskSucceeded / TaskFailed
+                let ev = self.event(); // TaskSucceeded / TaskFailed
+                if self.history.is_some() {
+                    self.record_task_done(fid, ev, state, &outcome);
+                }
                 match outcome {
                     Ok(result) if serialized_len(&result) > MAX_PAYLOAD_BYTES => Err(Failure::plain(
                         errors::DATA_LIMIT_EXCEEDED,
@@ -451,7 +519,10 @@ impl Execution {
                 self.leave(fid, state, effective)
             }
             Resume::ChildrenDone(outcome) => {
-                self.event(); // ParallelStateSucceeded / MapStateSucceeded
+                let ev = self.event(); // ParallelStateSucceeded / MapStateSucceeded (or ...Failed)
+                if self.history.is_some() {
+                    self.record_children_done(fid, ev, state, outcome.is_ok());
+                }
                 match outcome {
                     Ok(results) => self.finish_state(fid, state, Value::Array(results)),
                     Err(f) => Err(f),
@@ -620,14 +691,17 @@ impl Execution {
                 let payload = self
                     .parameters(state, effective, context)?
                     .unwrap_or_else(|| effective.clone());
-                let timeout_seconds = self
-                    .number(timeout, effective, "TimeoutSecondsPath")?
-                    .map(|x| x as f64);
-                let heartbeat_seconds = self
-                    .number(heartbeat, effective, "HeartbeatSecondsPath")?
-                    .map(|x| x as f64);
-                self.event(); // TaskScheduled
-                self.event(); // TaskStarted
+                let timeout = self.number(timeout, effective, "TimeoutSecondsPath")?;
+                let heartbeat = self.number(heartbeat, effective, "HeartbeatSecondsPath")?;
+                let scheduled = self.event(); // TaskScheduled
+                let started = self.event(); // TaskStarted
+                if self.history.is_some() {
+                    self.record_task_started(
+                        fid, scheduled, started, resource, &payload, timeout, heartbeat,
+                    );
+                }
+                let timeout_seconds = timeout.map(|x| x as f64);
+                let heartbeat_seconds = heartbeat.map(|x| x as f64);
                 let token = self.token(fid);
                 self.effects.push(Effect::Invoke {
                     token,
@@ -646,7 +720,10 @@ impl Execution {
                 let input = self
                     .parameters(state, effective, context)?
                     .unwrap_or_else(|| effective.clone());
-                self.event(); // ParallelStateStarted
+                let ev = self.event(); // ParallelStateStarted
+                if self.history.is_some() {
+                    self.record(ev, After::Frame(fid), EventKind::ParallelStateStarted);
+                }
                 let n = branches.len();
                 let children = Children {
                     is_map: false,
@@ -708,8 +785,15 @@ impl Execution {
                         None => item,
                     }));
                 }
-                self.event(); // MapStateStarted
                 let n = inputs.len();
+                let ev = self.event(); // MapStateStarted
+                if self.history.is_some() {
+                    self.record(
+                        ev,
+                        After::Frame(fid),
+                        EventKind::MapStateStarted { length: n },
+                    );
+                }
                 let children = Children {
                     is_map: true,
                     inputs,
@@ -946,7 +1030,10 @@ impl Execution {
 
     fn start_children(&mut self, fid: usize, mut children: Children) -> Result<Entered, Failure> {
         if children.inputs.is_empty() {
-            self.event(); // MapStateSucceeded
+            let ev = self.event(); // MapStateSucceeded
+            if self.history.is_some() {
+                self.record(ev, After::Frame(fid), EventKind::MapStateSucceeded);
+            }
             return Ok(Entered::Result(Value::Array(Vec::new())));
         }
         self.launch(fid, &mut children);
@@ -969,11 +1056,17 @@ impl Execution {
                 ch.machines[slot]
             };
             let input = ch.inputs[slot].take().unwrap_or(Value::Null);
-            if ch.is_map {
-                self.event(); // MapIterationStarted
-            }
+            let iteration = if ch.is_map {
+                self.event() // MapIterationStarted
+            } else {
+                0
+            };
             let start = self.program.machines[machine].start;
-            ch.frames[slot] = Some(self.spawn(machine, start, input, Some((fid, slot))));
+            let child = self.spawn(machine, start, input, Some((fid, slot)));
+            ch.frames[slot] = Some(child);
+            if self.history.is_some() {
+                self.record_launch(fid, child, slot, iteration);
+            }
         }
     }
 
@@ -1006,13 +1099,19 @@ impl Execution {
         match result {
             Ok(v) => {
                 if ch.is_map {
-                    self.event(); // MapIterationSucceeded
+                    let ev = self.event(); // MapIterationSucceeded
+                    if self.history.is_some() {
+                        self.record_iteration(pid, ev, Iteration::Succeeded, slot);
+                    }
                 }
                 ch.results[slot] = Some(v);
             }
             Err(f) => {
                 if ch.is_map {
-                    self.event(); // MapIterationFailed
+                    let ev = self.event(); // MapIterationFailed
+                    if self.history.is_some() {
+                        self.record_iteration(pid, ev, Iteration::Failed, slot);
+                    }
                     ch.failed += 1;
                     let over_count = ch.tolerated_count.is_none_or(|c| ch.failed as u64 > c);
                     let over_pct = ch
@@ -1038,8 +1137,15 @@ impl Execution {
             }
         }
         if let Some(f) = failure {
-            for child in ch.frames.iter().flatten() {
-                self.cancel_frame(*child);
+            for (i, child) in ch.frames.iter().enumerate() {
+                let Some(child) = *child else { continue };
+                if ch.is_map {
+                    let ev = self.event(); // MapIterationAborted
+                    if self.history.is_some() {
+                        self.record_iteration(pid, ev, Iteration::Aborted, i);
+                    }
+                }
+                self.cancel_frame(child);
             }
             if let Some(p) = self.frame(pid) {
                 p.resume = Some(Resume::ChildrenDone(Err(f)));
@@ -1110,6 +1216,10 @@ impl Execution {
         self.output = output;
         self.error = error.filter(|e| !e.is_empty());
         self.cause = cause;
+        let ev = self.event(); // ExecutionSucceeded / Failed / Aborted / TimedOut
+        if self.history.is_some() {
+            self.record_end(ev);
+        }
         let mut tokens: Vec<u64> = self.tokens.drain().map(|(t, _)| t).collect();
         tokens.sort_unstable();
         self.effects
@@ -1117,6 +1227,189 @@ impl Execution {
         self.runnable.clear();
         self.frames.clear();
         self.free.clear();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // History recording: only ever called when recording is on, and kept out of line so the
+    // hot path pays one branch for it.
+
+    #[cold]
+    #[inline(never)]
+    fn record(&mut self, id: u64, after: After, kind: EventKind) {
+        let now = self.now_ms;
+        let Some(h) = self.history.as_deref_mut() else {
+            return;
+        };
+        let previous = match after {
+            After::Frame(fid) => h.follow(fid, id),
+            After::Last => h.last(),
+            After::LastInFrame(fid) => {
+                let previous = h.last();
+                h.set_last(fid, id);
+                previous
+            }
+        };
+        h.push(id, previous, now, kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_started(&mut self) {
+        if self.history.as_ref().is_some_and(|h| h.events.is_empty()) {
+            let kind = EventKind::ExecutionStarted {
+                input: to_text(&self.input),
+                role_arn: self.ctx.role_arn.clone(),
+            };
+            let now = self.now_ms;
+            if let Some(h) = self.history.as_deref_mut() {
+                h.push(1, 0, now, kind); // ExecutionStarted is event #1
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_entered(&mut self, fid: usize, id: u64, state: &State) {
+        let input = self
+            .frames
+            .get(fid)
+            .and_then(Option::as_ref)
+            .map(|f| to_text(&f.input))
+            .unwrap_or_default();
+        let kind = EventKind::StateEntered {
+            state_type: state.kind.type_name(),
+            name: state.name.clone(),
+            input,
+        };
+        self.record(id, After::Frame(fid), kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_exited(&mut self, fid: usize, id: u64, output: &Value) {
+        let Some((program, m, s)) = self.state_of(fid) else {
+            return;
+        };
+        let state = &program.machines[m].states[s];
+        let kind = EventKind::StateExited {
+            state_type: state.kind.type_name(),
+            name: state.name.clone(),
+            output: to_text(output),
+        };
+        self.record(id, After::Frame(fid), kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn record_task_started(
+        &mut self,
+        fid: usize,
+        scheduled: u64,
+        started: u64,
+        resource: &str,
+        payload: &Value,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    ) {
+        let kind = EventKind::TaskScheduled {
+            resource: resource.to_string(),
+            parameters: to_text(payload),
+            timeout_seconds,
+            heartbeat_seconds,
+        };
+        self.record(scheduled, After::Frame(fid), kind);
+        let kind = EventKind::TaskStarted {
+            resource: resource.to_string(),
+        };
+        self.record(started, After::Frame(fid), kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_task_done(
+        &mut self,
+        fid: usize,
+        id: u64,
+        state: &State,
+        outcome: &Result<Value, Failure>,
+    ) {
+        let Kind::Task { resource, .. } = &state.kind else {
+            return;
+        };
+        let resource = resource.clone();
+        let kind = match outcome {
+            Ok(v) => EventKind::TaskSucceeded {
+                resource,
+                output: to_text(v),
+            },
+            Err(f) => EventKind::TaskFailed {
+                resource,
+                error: f.error.clone(),
+                cause: f.cause.clone(),
+            },
+        };
+        self.record(id, After::Frame(fid), kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_children_done(&mut self, fid: usize, id: u64, state: &State, ok: bool) {
+        let kind = match (&state.kind, ok) {
+            (Kind::Map { .. }, true) => EventKind::MapStateSucceeded,
+            (Kind::Map { .. }, false) => EventKind::MapStateFailed,
+            (_, true) => EventKind::ParallelStateSucceeded,
+            (_, false) => EventKind::ParallelStateFailed,
+        };
+        self.record(id, After::LastInFrame(fid), kind);
+    }
+
+    /// A child frame starts: a Map iteration gets its MapIterationStarted (`iteration`), which
+    /// its first event follows; a Parallel branch's first event follows ParallelStateStarted.
+    #[cold]
+    #[inline(never)]
+    fn record_launch(&mut self, parent: usize, child: usize, slot: usize, iteration: u64) {
+        if iteration == 0 {
+            if let Some(h) = self.history.as_deref_mut() {
+                let started = h.last_of(parent);
+                h.set_last(child, started);
+            }
+            return;
+        }
+        self.record_iteration(parent, iteration, Iteration::Started, slot);
+        if let Some(h) = self.history.as_deref_mut() {
+            h.set_last(child, iteration);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_iteration(&mut self, map_frame: usize, id: u64, what: Iteration, index: usize) {
+        let name = self
+            .state_of(map_frame)
+            .map(|(program, m, s)| program.machines[m].states[s].name.clone())
+            .unwrap_or_default();
+        self.record(
+            id,
+            After::Last,
+            EventKind::MapIteration { what, name, index },
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_end(&mut self, id: u64) {
+        self.record_started();
+        let (error, cause) = (self.error.clone(), self.cause.clone());
+        let kind = match self.status {
+            Status::Succeeded => EventKind::ExecutionSucceeded {
+                output: self.output.as_ref().map(to_text).unwrap_or_default(),
+            },
+            Status::Failed => EventKind::ExecutionFailed { error, cause },
+            Status::Aborted => EventKind::ExecutionAborted { error, cause },
+            Status::TimedOut | Status::Running => EventKind::ExecutionTimedOut { error, cause },
+        };
+        self.record(id, After::Last, kind);
     }
 }
 
@@ -1358,5 +1651,375 @@ mod tests {
         let mut over = start(def(0), json!([1, 2, 3]));
         over.run(0);
         assert_eq!(over.error(), Some("States.ExceedToleratedFailureThreshold"));
+    }
+    // -----------------------------------------------------------------------------------------
+    // History
+
+    fn recording(def: Value, input: Value) -> Execution {
+        let mut ex = start(def, input);
+        ex.record_history();
+        ex
+    }
+
+    /// (id, previousEventId, type) of every recorded event, checking that the ids run 1..=n
+    /// and agree with the event count.
+    fn events(ex: &Execution) -> Vec<(u64, u64, String)> {
+        let h = ex.history();
+        for (i, e) in h.iter().enumerate() {
+            assert_eq!(e.id, i as u64 + 1, "{h:?}");
+        }
+        assert_eq!(ex.next_event_id(), h.len() as u64 + 1);
+        h.iter()
+            .map(|e| (e.id, e.previous, history::type_name(&e.kind)))
+            .collect()
+    }
+
+    fn expect(list: &[(u64, u64, &str)]) -> Vec<(u64, u64, String)> {
+        list.iter()
+            .map(|(i, p, t)| (*i, *p, t.to_string()))
+            .collect()
+    }
+
+    fn rendered(ex: &Execution, include_data: bool) -> Vec<Value> {
+        let text = ex.history_json(include_data);
+        match serde_json::from_str(&text) {
+            Ok(Value::Array(a)) => a,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn history_of_pass_task_succeed() {
+        let mut ex = recording(
+            json!({"StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Next": "T"},
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                      "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "TimeoutSeconds": 30, "Next": "S"},
+                "S": {"Type": "Succeed"}}}),
+            json!({"a": 1}),
+        );
+        let (token, _) = invoke_token(&ex.run(1_732_579_200_123));
+        ex.complete(token, json!({"Payload": 7}));
+        assert_eq!(ex.run(1_732_579_201_000), vec![Effect::Done]);
+        assert_eq!(
+            events(&ex),
+            expect(&[
+                (1, 0, "ExecutionStarted"),
+                (2, 0, "PassStateEntered"),
+                (3, 2, "PassStateExited"),
+                (4, 3, "TaskStateEntered"),
+                (5, 4, "TaskScheduled"),
+                (6, 5, "TaskStarted"),
+                (7, 6, "TaskSucceeded"),
+                (8, 7, "TaskStateExited"),
+                (9, 8, "SucceedStateEntered"),
+                (10, 9, "SucceedStateExited"),
+                (11, 10, "ExecutionSucceeded"),
+            ])
+        );
+        let ts: Vec<i64> = ex.history().iter().map(|e| e.timestamp_ms).collect();
+        assert_eq!(ts[..6], [1_732_579_200_123; 6]);
+        assert_eq!(ts[6..], [1_732_579_201_000; 5]);
+
+        let all = rendered(&ex, true);
+        assert_eq!(
+            all[0],
+            json!({"timestamp": 1732579200.123, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+                   "executionStartedEventDetails": {"input": "{\"a\":1}", "inputDetails": {"truncated": false}, "roleArn": ""}})
+        );
+        assert_eq!(
+            all[1]["stateEnteredEventDetails"],
+            json!({"name": "P", "input": "{\"a\":1}", "inputDetails": {"truncated": false}})
+        );
+        assert_eq!(
+            all[4]["taskScheduledEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "region": "us-east-1",
+                   "parameters": "{\"FunctionName\":\"f\",\"Payload\":{\"a\":1}}", "timeoutInSeconds": 30})
+        );
+        assert_eq!(
+            all[5]["taskStartedEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke"})
+        );
+        assert_eq!(
+            all[6]["taskSucceededEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "output": "{\"Payload\":7}",
+                   "outputDetails": {"truncated": false}})
+        );
+        assert_eq!(
+            all[10],
+            json!({"timestamp": 1732579201.0, "type": "ExecutionSucceeded", "id": 11, "previousEventId": 10,
+                   "executionSucceededEventDetails": {"output": "{\"Payload\":7}", "outputDetails": {"truncated": false}}})
+        );
+
+        let lean = rendered(&ex, false);
+        assert_eq!(
+            lean[1]["stateEnteredEventDetails"],
+            json!({"name": "P", "inputDetails": {"truncated": false}})
+        );
+        assert_eq!(
+            lean[4]["taskScheduledEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "region": "us-east-1", "timeoutInSeconds": 30})
+        );
+        assert_eq!(
+            lean[10]["executionSucceededEventDetails"],
+            json!({"outputDetails": {"truncated": false}})
+        );
+    }
+
+    #[test]
+    fn history_of_parallel() {
+        let mut ex = recording(
+            json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 2, "End": true}}}]}}}),
+            json!({}),
+        );
+        ex.run(0);
+        assert_eq!(ex.output(), Some(&json!([1, 2])));
+        assert_eq!(
+            events(&ex),
+            expect(&[
+                (1, 0, "ExecutionStarted"),
+                (2, 0, "ParallelStateEntered"),
+                (3, 2, "ParallelStateStarted"),
+                (4, 3, "PassStateEntered"),
+                (5, 4, "PassStateExited"),
+                (6, 3, "PassStateEntered"),
+                (7, 6, "PassStateExited"),
+                (8, 7, "ParallelStateSucceeded"),
+                (9, 8, "ParallelStateExited"),
+                (10, 9, "ExecutionSucceeded"),
+            ])
+        );
+        let all = rendered(&ex, true);
+        assert_eq!(
+            all[2],
+            json!({"timestamp": 0.0, "type": "ParallelStateStarted", "id": 3, "previousEventId": 2})
+        );
+        assert_eq!(all[6]["stateExitedEventDetails"]["output"], json!("2"));
+    }
+
+    #[test]
+    fn history_of_map_with_two_items() {
+        let mut ex = recording(
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+                "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}}}}}),
+            json!(["a", "b"]),
+        );
+        ex.run(0);
+        assert_eq!(
+            events(&ex),
+            expect(&[
+                (1, 0, "ExecutionStarted"),
+                (2, 0, "MapStateEntered"),
+                (3, 2, "MapStateStarted"),
+                (4, 3, "MapIterationStarted"),
+                (5, 4, "MapIterationStarted"),
+                (6, 4, "PassStateEntered"),
+                (7, 6, "PassStateExited"),
+                (8, 7, "MapIterationSucceeded"),
+                (9, 5, "PassStateEntered"),
+                (10, 9, "PassStateExited"),
+                (11, 10, "MapIterationSucceeded"),
+                (12, 11, "MapStateSucceeded"),
+                (13, 12, "MapStateExited"),
+                (14, 13, "ExecutionSucceeded"),
+            ])
+        );
+        let all = rendered(&ex, true);
+        assert_eq!(all[2]["mapStateStartedEventDetails"], json!({"length": 2}));
+        assert_eq!(
+            all[4]["mapIterationStartedEventDetails"],
+            json!({"name": "M", "index": 1})
+        );
+        assert_eq!(
+            all[10]["mapIterationSucceededEventDetails"],
+            json!({"name": "M", "index": 1})
+        );
+    }
+
+    #[test]
+    fn history_of_a_failing_map_aborts_the_running_iterations() {
+        let mut ex = recording(
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+                "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}}),
+            json!([1, 2]),
+        );
+        let (token, _) = invoke_token(&ex.run(0));
+        ex.fail(token, "Boom".into(), None);
+        ex.run(1);
+        assert_eq!(ex.status(), Status::Failed);
+        let types: Vec<String> = events(&ex).into_iter().map(|e| e.2).collect();
+        assert_eq!(
+            types[types.len() - 5..],
+            [
+                "TaskFailed",
+                "MapIterationFailed",
+                "MapIterationAborted",
+                "MapStateFailed",
+                "ExecutionFailed"
+            ]
+        );
+        let all = rendered(&ex, true);
+        let last = &all[all.len() - 1];
+        assert_eq!(
+            last["executionFailedEventDetails"],
+            json!({"error": "Boom"})
+        );
+        assert_eq!(
+            all[all.len() - 5]["taskFailedEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "error": "Boom"})
+        );
+    }
+
+    #[test]
+    fn history_of_retry_then_catch() {
+        let mut ex = recording(
+            json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                      "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1, "IntervalSeconds": 2}],
+                      "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "C"}], "End": true},
+                "C": {"Type": "Pass", "End": true}}}),
+            json!({}),
+        );
+        let (t1, _) = invoke_token(&ex.run(0));
+        ex.fail(t1, "Boom".into(), Some("first".into()));
+        let Effect::Sleep { token, .. } = ex.run(1000)[0] else {
+            panic!()
+        };
+        ex.wake(token);
+        let (t2, _) = invoke_token(&ex.run(3000));
+        ex.fail(t2, "Boom".into(), Some("second".into()));
+        ex.run(4000);
+        assert_eq!(
+            events(&ex),
+            expect(&[
+                (1, 0, "ExecutionStarted"),
+                (2, 0, "TaskStateEntered"),
+                (3, 2, "TaskScheduled"),
+                (4, 3, "TaskStarted"),
+                (5, 4, "TaskFailed"),
+                (6, 5, "TaskScheduled"),
+                (7, 6, "TaskStarted"),
+                (8, 7, "TaskFailed"),
+                (9, 8, "TaskStateExited"),
+                (10, 9, "PassStateEntered"),
+                (11, 10, "PassStateExited"),
+                (12, 11, "ExecutionSucceeded"),
+            ])
+        );
+        let ts: Vec<i64> = ex.history().iter().map(|e| e.timestamp_ms).collect();
+        assert_eq!(
+            ts,
+            [0, 0, 0, 0, 1000, 3000, 3000, 4000, 4000, 4000, 4000, 4000]
+        );
+        let all = rendered(&ex, true);
+        assert_eq!(
+            all[7]["taskFailedEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "error": "Boom", "cause": "second"})
+        );
+        assert_eq!(
+            all[8]["stateExitedEventDetails"]["output"],
+            json!("{\"err\":{\"Error\":\"Boom\",\"Cause\":\"second\"}}")
+        );
+    }
+
+    #[test]
+    fn history_of_a_lambda_function_task() {
+        let arn = "arn:aws:lambda:eu-west-1:111111111111:function:f";
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "TimeoutSeconds": 5, "End": true}}});
+        let mut ok = recording(def.clone(), json!({"x": 1}));
+        let (token, _) = invoke_token(&ok.run(0));
+        ok.complete(token, json!("r"));
+        ok.run(1);
+        assert_eq!(
+            events(&ok),
+            expect(&[
+                (1, 0, "ExecutionStarted"),
+                (2, 0, "TaskStateEntered"),
+                (3, 2, "LambdaFunctionScheduled"),
+                (4, 3, "LambdaFunctionStarted"),
+                (5, 4, "LambdaFunctionSucceeded"),
+                (6, 5, "TaskStateExited"),
+                (7, 6, "ExecutionSucceeded"),
+            ])
+        );
+        let all = rendered(&ok, true);
+        assert_eq!(
+            all[2]["lambdaFunctionScheduledEventDetails"],
+            json!({"resource": arn, "input": "{\"x\":1}", "inputDetails": {"truncated": false}, "timeoutInSeconds": 5})
+        );
+        assert_eq!(
+            all[3],
+            json!({"timestamp": 0.0, "type": "LambdaFunctionStarted", "id": 4, "previousEventId": 3})
+        );
+        assert_eq!(
+            all[4]["lambdaFunctionSucceededEventDetails"],
+            json!({"output": "\"r\"", "outputDetails": {"truncated": false}})
+        );
+
+        let mut late = recording(def, json!({}));
+        let (token, _) = invoke_token(&late.run(0));
+        late.fail(token, errors::TIMEOUT.into(), Some("too slow".into()));
+        late.run(5000);
+        let all = rendered(&late, true);
+        assert_eq!(all[4]["type"], json!("LambdaFunctionTimedOut"));
+        assert_eq!(
+            all[4]["lambdaFunctionTimedOutEventDetails"],
+            json!({"error": "States.Timeout", "cause": "too slow"})
+        );
+        assert_eq!(all[5]["type"], json!("ExecutionFailed"));
+    }
+
+    #[test]
+    fn history_of_stop_and_time_out() {
+        let def =
+            json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}});
+        let mut stopped = recording(def.clone(), json!({}));
+        stopped.run(1000);
+        stopped.stop_at(2500, Some("Stopped".into()), None);
+        let all = rendered(&stopped, true);
+        assert_eq!(
+            all.last(),
+            Some(
+                &json!({"timestamp": 2.5, "type": "ExecutionAborted", "id": 3, "previousEventId": 2,
+                         "executionAbortedEventDetails": {"error": "Stopped"}})
+            )
+        );
+        let mut timed_out = recording(def, json!({}));
+        timed_out.run(1000);
+        timed_out.time_out();
+        let last = &rendered(&timed_out, true)[2];
+        assert_eq!(last["type"], json!("ExecutionTimedOut"));
+        assert_eq!(last["timestamp"], json!(1.0));
+        assert_eq!(
+            last["executionTimedOutEventDetails"]["error"],
+            json!("States.Timeout")
+        );
+    }
+
+    #[test]
+    fn without_recording_there_is_no_history() {
+        let mut ex = start(
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+            json!({}),
+        );
+        ex.run(0);
+        assert!(ex.history().is_empty());
+        assert_eq!(ex.history_json(true), "[]");
+        assert_eq!(ex.next_event_id(), 5);
+    }
+
+    #[test]
+    fn recording_does_not_change_event_ids_in_causes() {
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "W"},
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}});
+        let mut plain = start(def.clone(), json!({"s": -1}));
+        plain.run(0);
+        let mut recorded = recording(def, json!({"s": -1}));
+        recorded.run(0);
+        assert_eq!(plain.cause(), recorded.cause());
+        assert_eq!(events(&recorded)[3], (4, 3, "WaitStateEntered".to_string()));
     }
 }

@@ -11,6 +11,7 @@ pub mod definition;
 pub mod diagnostics;
 pub mod errors;
 pub mod execution;
+pub mod history;
 pub mod intrinsics;
 pub mod path;
 pub mod payload;

@@ -224,17 +224,17 @@ impl Program {
         diagnostics_to_py(py, &self.inner.warnings)
     }
 
-    /// Starts an execution on JSON text.
+    /// Starts an execution on JSON text; `history` records its history events.
+    #[pyo3(signature = (input_json, context, seed, history = false))]
     fn start(
         &self,
         input_json: &str,
         context: &Bound<'_, PyDict>,
         seed: u64,
+        history: bool,
     ) -> PyResult<Execution> {
         let input = parse_json(input_json)?;
-        Ok(Execution {
-            inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
-        })
+        self.execution(input, context, seed, history)
     }
 
     /// Runs `n` executions of a task-free workload entirely inside Rust (no Python per execution)
@@ -271,17 +271,34 @@ impl Program {
         outcome.map_err(PyValueError::new_err)
     }
 
-    /// Starts an execution on a Python value.
+    /// Starts an execution on a Python value; `history` records its history events.
+    #[pyo3(signature = (input, context, seed, history = false))]
     fn start_value(
         &self,
         input: &Bound<'_, PyAny>,
         context: &Bound<'_, PyDict>,
         seed: u64,
+        history: bool,
     ) -> PyResult<Execution> {
         let input = from_py(input, 0)?;
-        Ok(Execution {
-            inner: core::Execution::new(self.inner.clone(), input, context_from(context)?, seed),
-        })
+        self.execution(input, context, seed, history)
+    }
+}
+
+impl Program {
+    fn execution(
+        &self,
+        input: Value,
+        context: &Bound<'_, PyDict>,
+        seed: u64,
+        history: bool,
+    ) -> PyResult<Execution> {
+        let mut inner =
+            core::Execution::new(self.inner.clone(), input, context_from(context)?, seed);
+        if history {
+            inner.record_history();
+        }
+        Ok(Execution { inner })
     }
 }
 
@@ -364,13 +381,30 @@ impl Execution {
         self.inner.wake(token);
     }
 
-    #[pyo3(signature = (error = None, cause = None))]
-    fn stop(&mut self, error: Option<String>, cause: Option<String>) {
-        self.inner.stop(error, cause);
+    /// Ends the execution: ABORTED, at `now_ms` (default: the time of the last `run`).
+    #[pyo3(signature = (error = None, cause = None, now_ms = None))]
+    fn stop(&mut self, error: Option<String>, cause: Option<String>, now_ms: Option<i64>) {
+        match now_ms {
+            Some(t) => self.inner.stop_at(t, error, cause),
+            None => self.inner.stop(error, cause),
+        }
     }
 
-    fn time_out(&mut self) {
-        self.inner.time_out();
+    /// Ends the execution: TIMED_OUT, at `now_ms` (default: the time of the last `run`).
+    #[pyo3(signature = (now_ms = None))]
+    fn time_out(&mut self, now_ms: Option<i64>) {
+        match now_ms {
+            Some(t) => self.inner.time_out_at(t),
+            None => self.inner.time_out(),
+        }
+    }
+
+    /// The recorded history events as the JSON array text of GetExecutionHistory's `events`
+    /// ("[]" unless the execution was started with `history=True`). `include_data=False` leaves
+    /// out inputs, outputs and parameters, as `includeExecutionData=false` does.
+    #[pyo3(signature = (include_data = true))]
+    fn history_json(&self, include_data: bool) -> String {
+        self.inner.history_json(include_data)
     }
 
     #[getter]
