@@ -6,8 +6,10 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 VENV_ABS := $(abspath $(VENV))
 
-# Python tools, kept in step with [project.optional-dependencies] dev in pyproject.toml.
-PY_TOOLS := "maturin>=1.5,<2" "pytest>=8" "pytest-benchmark>=4" "ruff>=0.6"
+# Python tools and the package's own dependencies, kept in step with pyproject.toml ([project]
+# dependencies and [project.optional-dependencies] dev): boto3 and awscli are for the service's tests.
+PY_DEPS  := "aiohttp>=3.10,<4" "orjson>=3.10" "uvloop>=0.19"
+PY_TOOLS := "maturin>=1.5,<2" "pytest>=8" "pytest-benchmark>=4" "ruff>=0.6" "boto3>=1.34" "awscli>=1.32"
 
 TOOLS_STAMP := $(VENV)/.tools.stamp
 EXT_STAMP   := $(VENV)/.extension.stamp
@@ -23,7 +25,7 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
 $(TOOLS_STAMP): $(VPY) Makefile
-	$(VPY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	$(VPY) -m pip install --quiet --disable-pip-version-check $(PY_DEPS) $(PY_TOOLS)
 	touch $@
 
 # `maturin develop` builds the extension into python/expressway/ and installs the package (editable:
@@ -32,18 +34,22 @@ $(EXT_STAMP): $(TOOLS_STAMP) $(EXT_INPUTS)
 	VIRTUAL_ENV=$(VENV_ABS) PATH="$(VENV_ABS)/bin:$$PATH" $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
+# The service on http://127.0.0.1:8083 (in-memory store, the examples' task handlers); Ctrl-C stops it.
 run: setup
-	@echo "== examples/hello.asl.json"
-	$(VPY) -m expressway run examples/hello.asl.json --input-file examples/hello.input.json
-	@echo "== examples/order.asl.json"
-	$(VPY) -m expressway run examples/order.asl.json --input-file examples/order.input.json \
-		--tasks examples/tasks.py:TASKS
+	@echo "expressway serve: the Step Functions API on http://127.0.0.1:8083"
+	@echo "  boto3:   boto3.client('stepfunctions', endpoint_url='http://127.0.0.1:8083', region_name='us-east-1',"
+	@echo "             config=botocore.config.Config(inject_host_prefix=False))   # any credentials"
+	@echo "  AWS CLI: aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083"
+	@echo "  (examples/: order.asl.json runs with the handlers of examples/tasks.py; see the README)"
+	$(VPY) -m expressway serve --host 127.0.0.1 --port 8083 --tasks examples/tasks.py:TASKS
 
 test: setup
 	cargo test -p expressway-core
 	$(VPY) -m pytest
 
 # Benchmarks (benches/, issue 5). moto is the same-run baseline; it goes into the venv only here.
+# wrk (Debian's package) is the load generator of benches/bench_service.py; without apt-get that
+# benchmark still checks the served output and skips the load.
 BENCH_TOOLS  := "moto[stepfunctions]>=5,<6"
 BENCH_STAMP  := $(VENV)/.bench-tools.stamp
 BENCH_REPORT := .benchmarks/report.json
@@ -51,6 +57,13 @@ BENCH_PYTEST := $(VPY) -m pytest benches -p no:cacheprovider
 
 $(BENCH_STAMP): $(TOOLS_STAMP)
 	$(VPY) -m pip install --quiet --disable-pip-version-check $(BENCH_TOOLS)
+	@command -v wrk >/dev/null || { \
+	  if command -v apt-get >/dev/null; then \
+	    apt-get install -y --no-install-recommends wrk || { apt-get update && apt-get install -y --no-install-recommends wrk; }; \
+	  else \
+	    echo "make: wrk is not installed and apt-get is not available: install wrk (https://github.com/wg/wrk)" \
+	      "for benches/bench_service.py; until then it skips its load runs" >&2; \
+	  fi; }
 	touch $@
 
 # Full sizes; writes $(BENCH_REPORT) and prints the table.

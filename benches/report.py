@@ -3,7 +3,9 @@
     python benches/report.py .benchmarks/report.json
 
 Workload rows: executions/s and transitions/s for expressway (serial and 16 at once) and moto, and
-the ratio expressway/moto (serial). Then cold start, memory and any other benchmark by its mean.
+the ratio expressway/moto (serial). Then the service under wrk (StartSyncExecution requests/s served
+and by a bare aiohttp handler, their ratio, p50/p99 latency, and N workers over 1). Then cold start,
+memory and any other benchmark by its mean.
 """
 
 from __future__ import annotations
@@ -23,14 +25,62 @@ def _fmt(x: float | None, digits: int = 0) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
+def _table(lines: list[tuple]) -> None:
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
+    for n, line in enumerate(lines):
+        print(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _service_table(benches: list[dict]) -> None:
+    """bench_service.py: one row per workload and worker count."""
+    infos = sorted((b["extra_info"] for b in benches), key=lambda i: (i["service"], i["workers"]))
+    one = {i["service"]: i["served_requests_per_s"] for i in infos if i["workers"] == 1}
+    header = ("service", "workers", "req/s", "bare req/s", "vs bare", "p50 ms", "p99 ms", "bare p99 ms")
+    header += ("vs 1 worker",)
+    lines: list[tuple] = [header]
+    for info in infos:
+        base = one.get(info["service"])
+        lines.append(
+            (
+                f"{info['service']} {info.get('action', '')}".strip(),
+                info["workers"],
+                _fmt(info["served_requests_per_s"]),
+                _fmt(info["bare_requests_per_s"]),
+                f"{info['served_vs_bare']:.2f}",
+                _fmt(info["served_p50_ms"], 2),
+                _fmt(info["served_p99_ms"], 2),
+                _fmt(info["bare_p99_ms"], 2),
+                f"{info['served_requests_per_s'] / base:.2f}" if base else "-",
+            )
+        )
+    print()
+    _table(lines)
+    wrk = infos[0].get("wrk", {})
+    print(
+        f"(wrk: {wrk.get('threads')} thread, {wrk.get('connections')} connections,"
+        f" {wrk.get('rounds')} x {wrk.get('duration_s')} s each, medians; wrk shares the machine's cores"
+        " with the server processes)"
+    )
+
+
 def main(path: str) -> None:
     with open(path) as f:
         report = json.load(f)
     rows: dict[str, dict[str, dict]] = defaultdict(dict)
     others = []
+    service = []
     for bench in report["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "workload" in info and "executor" in info:
+        if "service" in info and "served_requests_per_s" in info:
+            service.append(bench)
+        elif "workload" in info and "executor" in info:
             rows[info["workload"]][f"{info['executor']}:{info['mode']}"] = bench
         else:
             others.append(bench)
@@ -56,16 +106,10 @@ def main(path: str) -> None:
                 (_fmt(ratio) + "x") if ratio else "-",
             )
         )
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    for n, line in enumerate(lines if rows else []):
-        print(
-            "  ".join(
-                str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                for i, (c, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    if rows:
+        _table(lines)
+    if service:
+        _service_table(service)
 
     if others:
         print()

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tasks",
         action="append",
         metavar="MODULE",
-        help="import MODULE: its @expressway.task registrations apply (or MODULE:OBJECT, a mapping); repeatable",
+        help="import MODULE: its @expressway.task registrations apply (MODULE:OBJECT: a mapping); repeatable",
     )
     srv.add_argument("--access-log", action="store_true", help="log every request")
     srv.add_argument(

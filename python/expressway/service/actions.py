@@ -102,6 +102,19 @@ def _tags_from(raw: list[Any]) -> dict[str, str]:
         value = item.get("value", "")
         if not isinstance(value, str):
             raise ServiceError("ValidationException", f"The value of tag '{item['key']}' must be a string")
+        # AWS's Tag shape: key 1-128 characters, value at most 256.
+        if not 1 <= len(item["key"]) <= 128:
+            raise ServiceError(
+                "ValidationException",
+                "1 validation error detected: Value at 'tags.key' failed to satisfy constraint: "
+                "Member must have length between 1 and 128",
+            )
+        if len(value) > 256:
+            raise ServiceError(
+                "ValidationException",
+                f"1 validation error detected: Value at 'tags.value' (tag '{item['key']}') failed to satisfy "
+                "constraint: Member must have length less than or equal to 256",
+            )
         tags[item["key"]] = value
     return tags
 
@@ -115,7 +128,12 @@ def _check_logging(config: dict[str, Any] | None) -> dict[str, Any]:
             "InvalidLoggingConfiguration",
             f"Invalid Logging Configuration: 'level must be one of {', '.join(_LOG_LEVELS)}, not {level!r}'",
         )
-    out = {"level": level, "includeExecutionData": bool(config.get("includeExecutionData", False))}
+    include = config.get("includeExecutionData", False)
+    if not isinstance(include, bool):
+        raise ServiceError(
+            "SerializationException", "Member 'loggingConfiguration.includeExecutionData' must be a boolean"
+        )
+    out = {"level": level, "includeExecutionData": include}
     if config.get("destinations"):
         out["destinations"] = config["destinations"]
     return out
@@ -174,12 +192,15 @@ class Service:
         if existing is not None:
             if existing.deleting:
                 raise ServiceError("StateMachineDeleting", f"State Machine is being deleted: '{arn}'")
-            same = (existing.definition, existing.role_arn, existing.type) == (
+            # AWS: idempotent on name, definition, type, logging and tracing; a different roleArn or
+            # tags is ignored (and not applied).
+            same = (existing.definition, existing.type, existing.logging, existing.tracing) == (
                 definition,
-                role_arn,
                 machine_type,
+                logging,
+                tracing,
             )
-            if same and existing.logging == logging:
+            if same:
                 return {"stateMachineArn": arn, "creationDate": existing.creation_date}
             raise ServiceError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
         machine = _compile(definition, machine_type, name)
@@ -322,6 +343,8 @@ class Service:
     async def untag_resource(self, req: dict[str, Any]) -> dict[str, Any]:
         check_fields(req, _UNTAG)
         m = self._tagged(req["resourceArn"])
+        if not all(isinstance(key, str) for key in req["tagKeys"]):
+            raise ServiceError("SerializationException", "Member 'tagKeys' must be a list of strings")
         for key in req["tagKeys"]:
             m.tags.pop(key, None)
         self.store.save_machine(m)

@@ -253,7 +253,7 @@ def page(
     """One page of ``items`` and the token of the next (AWS: maxResults 0 means the default)."""
     size = max_results or default
     start = _offset(next_token) if next_token is not None else 0
-    if start > len(items):
+    if not 0 <= start <= len(items):
         raise ServiceError("InvalidToken", f"Invalid Token: '{next_token}'")
     end = start + size
     token = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(items) else None

@@ -15,7 +15,7 @@ use crate::path::{Path, Root};
 use crate::payload::{merge_result, query_field, select};
 use crate::rng::Rng;
 use crate::timestamp;
-use crate::value::{serialized_len, to_text, Map, Value, MAX_PAYLOAD_BYTES};
+use crate::value::{bound_of, check_payload, exact_bound, to_text, Bound, Map, Oversize, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -119,6 +119,9 @@ struct Frame {
     state: usize,
     /// The raw input of the current state.
     input: Value,
+    /// Upper bounds of the input's size and depth: outputs are measured exactly only when these
+    /// say they might be over the limits.
+    bound: Bound,
     entered_event: u64,
     entered_ms: i64,
     retry_counts: Vec<u32>,
@@ -180,6 +183,42 @@ enum After {
     Last,
     /// The last event recorded; the event then becomes the frame's last.
     LastInFrame(usize),
+}
+
+/// A result or state output over AWS's 256 KiB payload limit.
+fn data_limit_exceeded(state: &State) -> Failure {
+    Failure::plain(
+        errors::DATA_LIMIT_EXCEEDED,
+        Some(format!(
+            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+            state.name
+        )),
+    )
+}
+
+/// Goes on with a state's output (already checked against the limits: see `settle_bound`).
+fn transition(state: &State, out: Value) -> Result<Step, Failure> {
+    Ok(match state.next {
+        Some(n) => Step::Goto(n, out),
+        None => Step::End(out),
+    })
+}
+
+/// The bound of a document after ResultPath put a result of bound `result` into an input of bound
+/// `input`.
+fn merged_bound(result_path: &Option<Option<Path>>, input: Bound, result: Bound) -> Bound {
+    match result_path {
+        None => result,
+        Some(None) => input,
+        Some(Some(p)) if p.is_root() => result,
+        Some(Some(p)) => {
+            let (bytes, levels) = p.merge_cost();
+            Bound {
+                size: input.size + result.size + bytes,
+                depth: input.depth.max(levels + result.depth),
+            }
+        }
+    }
 }
 
 fn error_output(f: &Failure) -> Value {
@@ -356,6 +395,7 @@ impl Execution {
         let frame = Frame {
             machine,
             state,
+            bound: bound_of(&input),
             input,
             entered_event: 0,
             entered_ms: 0,
@@ -503,13 +543,9 @@ impl Execution {
                     self.record_task_done(fid, ev, state, &outcome);
                 }
                 match outcome {
-                    Ok(result) if serialized_len(&result) > MAX_PAYLOAD_BYTES => Err(Failure::plain(
-                        errors::DATA_LIMIT_EXCEEDED,
-                        Some(format!(
-                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                            state.name
-                        )),
-                    )),
+                    Ok(result) if check_payload(&result).is_err() => {
+                        Err(data_limit_exceeded(state))
+                    }
                     Ok(result) => self.finish_state(fid, state, result),
                     Err(f) => Err(f),
                 }
@@ -840,22 +876,60 @@ impl Execution {
         } else {
             self.raw_input(fid)
         };
+        let passed_through =
+            matches!(state.kind, Kind::Pass { result: None }) && state.parameters.is_none();
+        let in_bound = self.frame(fid).map(|f| f.bound).unwrap_or_default();
+        // A Pass that only passes its (effective) input on adds nothing the input's bound misses.
+        let result_bound = if passed_through {
+            in_bound
+        } else {
+            bound_of(&result)
+        };
         let merged = merge_result(&state.result_path, raw, result)?;
         let out = select(&state.output_path, merged, &context)?;
-        Ok(match state.next {
-            Some(n) => Step::Goto(n, out),
-            None => Step::End(out),
-        })
+        let bound = merged_bound(&state.result_path, in_bound, result_bound);
+        self.settle_bound(fid, state, &out, bound)?;
+        transition(state, out)
+    }
+
+    /// Records the bound of a state's output for the next state, after checking the output
+    /// exactly against the limits when its bound does not show it within them.
+    fn settle_bound(
+        &mut self,
+        fid: usize,
+        state: &State,
+        out: &Value,
+        bound: Bound,
+    ) -> Result<(), Failure> {
+        let bound = if bound.within_limits() {
+            bound
+        } else {
+            match exact_bound(out) {
+                Ok(exact) => exact,
+                Err(Oversize::TooLarge) => return Err(data_limit_exceeded(state)),
+                Err(Oversize::TooDeep) => {
+                    return Err(Failure::plain(
+                        errors::RUNTIME,
+                        Some(format!(
+                            "The output of the state '{}' is nested more than {} levels deep",
+                            state.name,
+                            crate::value::MAX_DEPTH
+                        )),
+                    ))
+                }
+            }
+        };
+        if let Some(f) = self.frame(fid) {
+            f.bound = bound;
+        }
+        Ok(())
     }
 
     /// The end of a Wait: OutputPath and the transition.
     fn leave(&mut self, fid: usize, state: &State, effective: Value) -> Result<Step, Failure> {
         let context = self.context_for(fid, state, None);
         let out = select(&state.output_path, effective, &context)?;
-        Ok(match state.next {
-            Some(n) => Step::Goto(n, out),
-            None => Step::End(out),
-        })
+        transition(state, out)
     }
 
     fn string_source(
@@ -1012,15 +1086,22 @@ impl Execution {
             .iter()
             .find(|c| error_matches(&c.error_equals, &failure.error))
         {
-            return self.catch(fid, c, &failure);
+            return self.catch(fid, state, c, &failure);
         }
         Step::Fail(failure)
     }
 
-    fn catch(&mut self, fid: usize, c: &Catcher, failure: &Failure) -> Step {
+    fn catch(&mut self, fid: usize, state: &State, c: &Catcher, failure: &Failure) -> Step {
         let raw = self.raw_input(fid);
-        match merge_result(&c.result_path, raw, error_output(failure)) {
-            Ok(out) => Step::Goto(c.next, out),
+        let in_bound = self.frame(fid).map(|f| f.bound).unwrap_or_default();
+        let error = error_output(failure);
+        let bound = merged_bound(&c.result_path, in_bound, bound_of(&error));
+        let out = match merge_result(&c.result_path, raw, error) {
+            Ok(out) => out,
+            Err(f) => return Step::Fail(f),
+        };
+        match self.settle_bound(fid, state, &out, bound) {
+            Ok(()) => Step::Goto(c.next, out),
             Err(f) => Step::Fail(f),
         }
     }
@@ -1606,6 +1687,63 @@ mod tests {
     }
 
     #[test]
+    fn a_growing_state_output_ends_at_the_payload_limit() {
+        // Each pass doubles the input by nesting it in itself twice: unbounded without the limit.
+        let mut ex = start(
+            json!({"StartAt": "Grow", "States": {
+                "Grow": {"Type": "Pass", "Parameters": {"pad.$": "$.pad", "a.$": "$", "b.$": "$"}, "Next": "Check"},
+                "Check": {"Type": "Choice", "Choices": [{"Variable": "$.pad", "IsPresent": true, "Next": "Grow"}],
+                          "Default": "Done"},
+                "Done": {"Type": "Succeed"}}}),
+            json!({"pad": "x".repeat(1000)}),
+        );
+        ex.run(0);
+        assert_eq!(ex.status(), Status::Failed);
+        assert_eq!(ex.error(), Some("States.DataLimitExceeded"));
+        assert_eq!(
+            ex.cause(),
+            Some("The state/task 'Grow' returned a result with a size exceeding the maximum number of bytes service limit.")
+        );
+        // Pass k outputs about (2^(k+1) - 1) kB: the 8th is the first over 256 KiB, after 7
+        // passes and 7 choices (and the failing pass's own transition into it).
+        assert_eq!(ex.transitions(), 15);
+    }
+
+    #[test]
+    fn an_output_nested_ever_deeper_ends_at_the_depth_limit() {
+        // Values 500 levels deep are within the limit, but unoptimised builds need more stack than
+        // a test thread's 2 MiB to copy them (release builds do not).
+        let run = || {
+            let mut ex = start(
+                json!({"StartAt": "Nest", "States": {
+                    "Nest": {"Type": "Pass", "ResultPath": "$.again", "Next": "Check"},
+                    "Check": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": false, "Next": "Nest"}],
+                              "Default": "Done"},
+                    "Done": {"Type": "Succeed"}}}),
+                json!({}),
+            );
+            while ex.status() == Status::Running && ex.transitions() < 100_000 {
+                ex.run(0);
+            }
+            (
+                ex.status(),
+                ex.error().map(String::from),
+                ex.cause().map(String::from),
+            )
+        };
+        let (status, error, cause) = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(run)
+            .and_then(|t| t.join().map_err(|_| std::io::Error::other("panicked")))
+            .unwrap();
+        assert_eq!(status, Status::Failed);
+        assert_eq!(error.as_deref(), Some("States.Runtime"));
+        assert!(cause
+            .unwrap_or_default()
+            .contains("nested more than 500 levels"));
+    }
+
+    #[test]
     fn oversized_task_result_is_a_data_limit_error_that_can_be_caught() {
         let mut ex = start(
             json!({"StartAt": "T", "States": {
@@ -1615,7 +1753,7 @@ mod tests {
             json!({}),
         );
         let (token, _) = invoke_token(&ex.run(0));
-        ex.complete(token, json!("x".repeat(MAX_PAYLOAD_BYTES)));
+        ex.complete(token, json!("x".repeat(crate::value::MAX_PAYLOAD_BYTES)));
         ex.run(1);
         assert_eq!(ex.output(), Some(&json!("States.DataLimitExceeded")));
     }

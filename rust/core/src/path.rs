@@ -137,6 +137,14 @@ impl Path {
         self.definite
     }
 
+    /// Upper bounds of what setting a value at this reference path adds to a document besides the
+    /// value itself: bytes of JSON text (keys, quotes, colons, commas, braces; a key escaped at
+    /// most six bytes a character) and levels of nesting.
+    pub fn merge_cost(&self) -> (usize, usize) {
+        let n = self.segments.len();
+        (6 * (self.text.len() + n), n)
+    }
+
     /// True for `$` (or `$$`) alone.
     pub fn is_root(&self) -> bool {
         self.segments.is_empty()

@@ -30,6 +30,161 @@ pub fn serialized_len(value: &Value) -> usize {
     c.0
 }
 
+/// Why a value cannot be a state's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    /// Its JSON text is longer than AWS's payload limit.
+    TooLarge,
+    /// It is nested deeper than [`MAX_DEPTH`] (a ResultPath that puts the input inside itself
+    /// in a loop deepens it by one level a turn).
+    TooDeep,
+}
+
+/// Upper bounds of a value's compact JSON text length and of its nesting depth (containers within
+/// containers; a scalar is 0 deep).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bound {
+    pub size: usize,
+    pub depth: usize,
+}
+
+impl Bound {
+    pub fn within_limits(self) -> bool {
+        self.size <= MAX_PAYLOAD_BYTES && self.depth <= MAX_DEPTH
+    }
+
+    /// What the limits say of a value with this (exact) bound.
+    pub fn check(self) -> Result<Bound, Oversize> {
+        if self.depth > MAX_DEPTH {
+            Err(Oversize::TooDeep)
+        } else if self.size > MAX_PAYLOAD_BYTES {
+            Err(Oversize::TooLarge)
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// A quick upper bound of the value's size and depth (every escape counted as the longest, every
+/// float as 24 digits). The walk stops once a limit is passed; the bound is then over it too.
+pub fn bound_of(value: &Value) -> Bound {
+    let mut b = Bound::default();
+    if let Err(Oversize::TooDeep) = measure::<true>(value, 1, &mut b) {
+        b.depth = MAX_DEPTH + 1;
+    }
+    b
+}
+
+/// The exact size (and depth) of the value's compact JSON text, or the limit it passes; stops
+/// counting as soon as it passes one.
+pub fn exact_bound(value: &Value) -> Result<Bound, Oversize> {
+    let mut b = Bound::default();
+    measure::<false>(value, 1, &mut b)?;
+    Ok(b)
+}
+
+/// Checks a value against the payload and nesting limits: the quick bound first, and the exact
+/// count only when the bound is over the limit.
+pub fn check_payload(value: &Value) -> Result<(), Oversize> {
+    let b = bound_of(value);
+    if b.within_limits() {
+        return Ok(());
+    }
+    exact_bound(value).map(|_| ())
+}
+
+/// Adds the length of the value's compact JSON text (or, when `BOUND`, an upper bound of it) and
+/// raises the depth seen; `depth` is the level the value's own brackets would be at.
+fn measure<const BOUND: bool>(value: &Value, depth: usize, b: &mut Bound) -> Result<(), Oversize> {
+    match value {
+        Value::Null | Value::Bool(true) => b.size += 4,
+        Value::Bool(false) => b.size += 5,
+        Value::Number(n) => {
+            b.size += if BOUND {
+                number_bound(n)
+            } else {
+                number_len(n)
+            }
+        }
+        Value::String(s) => b.size += text_len::<BOUND>(s),
+        Value::Array(items) => {
+            if depth > MAX_DEPTH {
+                return Err(Oversize::TooDeep);
+            }
+            b.depth = b.depth.max(depth);
+            b.size += 2 + items.len().saturating_sub(1);
+            for item in items {
+                measure::<BOUND>(item, depth + 1, b)?;
+            }
+        }
+        Value::Object(map) => {
+            if depth > MAX_DEPTH {
+                return Err(Oversize::TooDeep);
+            }
+            b.depth = b.depth.max(depth);
+            b.size += 2 + map.len().saturating_sub(1);
+            for (key, item) in map {
+                b.size += text_len::<BOUND>(key) + 1;
+                measure::<BOUND>(item, depth + 1, b)?;
+            }
+        }
+    }
+    if b.size > MAX_PAYLOAD_BYTES {
+        return Err(Oversize::TooLarge);
+    }
+    Ok(())
+}
+
+/// A string's length as compact JSON text writes it, quotes and escapes included; when `BOUND`,
+/// every byte that may need escaping counts as the longest escape (`\u001f`, six bytes), which
+/// lets the count run as a simple (vectorised) scan.
+fn text_len<const BOUND: bool>(s: &str) -> usize {
+    if BOUND {
+        let special = s
+            .bytes()
+            .filter(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .count();
+        return 2 + s.len() + 5 * special;
+    }
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// At least the length of the number's JSON text: integers exactly, other numbers 24 bytes
+/// (the longest shortest-round-trip form of an f64).
+fn number_bound(n: &Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        return u.checked_ilog10().map_or(1, |d| d as usize + 1);
+    }
+    if let Some(i) = n.as_i64() {
+        return 1 + i
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1);
+    }
+    24
+}
+
+fn number_len(n: &Number) -> usize {
+    struct Counter(usize);
+    impl std::fmt::Write for Counter {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut c = Counter(0);
+    // Writing to a counter cannot fail.
+    let _ = std::fmt::write(&mut c, format_args!("{n}"));
+    c.0
+}
+
 /// The deepest nesting accepted in JSON text and Python values. (AWS, through Jackson, allows
 /// 1000; half of that keeps every recursive walk of a value within a 2 MiB thread stack.)
 pub const MAX_DEPTH: usize = 500;
@@ -155,6 +310,34 @@ mod tests {
     fn number_from_f64_keeps_integers_integral() {
         assert_eq!(number_from_f64(3.0), json!(3));
         assert_eq!(number_from_f64(2.5), json!(2.5));
+    }
+
+    #[test]
+    fn check_payload_counts_as_the_text_is_written() {
+        for v in [
+            json!({"a": [1, -2.5, 1e300, true, null, "q\"\\\n\u{1}é"], "": {}, "b": []}),
+            json!("x".repeat(MAX_PAYLOAD_BYTES - 2)),
+            json!(12345678901234567u64),
+            json!([-1, 0, 9, 10, -10, i64::MIN, u64::MAX, 0.1, -1.5e-300]),
+        ] {
+            let exact = exact_bound(&v).unwrap_or_default();
+            assert_eq!(exact.size, to_text(&v).len(), "{v}");
+            let bound = bound_of(&v);
+            assert!(bound.size >= exact.size, "{v}: bound {bound:?} < {exact:?}");
+            assert_eq!(bound.depth, exact.depth);
+        }
+        assert_eq!(
+            check_payload(&json!("x".repeat(MAX_PAYLOAD_BYTES - 1))),
+            Err(Oversize::TooLarge)
+        );
+        let mut deep = json!(1);
+        for _ in 0..MAX_DEPTH {
+            deep = json!([deep]);
+        }
+        assert_eq!(check_payload(&deep), Ok(()));
+        assert_eq!(bound_of(&deep).depth, MAX_DEPTH);
+        assert_eq!(bound_of(&json!(1)).depth, 0);
+        assert_eq!(check_payload(&json!({ "a": deep })), Err(Oversize::TooDeep));
     }
 
     #[test]

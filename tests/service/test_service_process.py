@@ -1,0 +1,223 @@
+"""``expressway serve`` as a real process: it starts, answers boto3, loads [tasks] handlers from a
+--config file, and exits 0 on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from svc_support import PASS, ROLE, make_client, task_definition
+
+HERE = Path(__file__).resolve().parent
+ECHO = "arn:aws:lambda:us-east-1:123456789012:function:Echo"
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answering(process: subprocess.Popen[str], port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"expressway serve exited with {process.returncode}: {out}\n{err}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"expressway serve did not answer on port {port} within {timeout} s")
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+
+    def terminate(self) -> tuple[int, str, str]:
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, out, err
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*extra: str) -> Served:
+        port = free_port()
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "expressway", "serve", "--port", str(port), *extra],
+            cwd=HERE,  # the config names svc_handlers, a module in this directory
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        wait_until_answering(process, port)
+        return Served(process, port)
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_answers_and_stops_on_sigterm(serve: Any) -> None:
+    served = serve()
+    sfn = make_client(served.port)
+    arn = sfn.create_state_machine(name="Proc", definition=PASS, roleArn=ROLE, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    assert sfn.start_sync_execution(stateMachineArn=arn, input='{"p": 1}')["status"] == "SUCCEEDED"
+    code, out, err = served.terminate()
+    assert code == 0, err
+    assert str(served.port) in out
+
+
+def test_serve_loads_task_handlers_from_config(serve: Any, tmp_path: Path) -> None:
+    config = tmp_path / "expressway.toml"
+    config.write_text(f'[tasks]\n"{ECHO}" = "svc_handlers:echo"\n', encoding="utf-8")
+    served = serve("--config", str(config))
+    sfn = make_client(served.port)
+    arn = sfn.create_state_machine(
+        name="Cfg", definition=task_definition(ECHO), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    result = sfn.start_sync_execution(stateMachineArn=arn, input='{"n": 3}')
+    assert result["status"] == "SUCCEEDED", result
+    assert json.loads(result["output"]) == {"echoed": {"n": 3}, "by": "svc_handlers.echo"}
+    code, _, err = served.terminate()
+    assert code == 0, err
+
+
+def test_serve_rejects_a_bad_handler_in_config(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(f'[tasks]\n"{ECHO}" = "svc_handlers:no_such_function"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "expressway", "serve", "--port", str(free_port()), "--config", str(config)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "no_such_function" in done.stderr
+
+
+def test_sigterm_lets_a_running_request_finish(serve: Any, tmp_path: Path) -> None:
+    """Graceful stop: a synchronous execution in flight when SIGTERM arrives still gets its answer, and a
+    long asynchronous one is cancelled after the drain deadline; the exit code is 0."""
+    import threading
+
+    config = tmp_path / "drain.toml"
+    config.write_text("[server]\ndrain_seconds = 2.0\n", encoding="utf-8")
+    served = serve("--config", str(config))
+    sfn = make_client(served.port)
+    short = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    long = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
+    short_arn = sfn.create_state_machine(name="Short", definition=short, roleArn=ROLE, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    long_arn = sfn.create_state_machine(name="Long", definition=long, roleArn=ROLE, type="STANDARD")[
+        "stateMachineArn"
+    ]
+    sfn.start_execution(stateMachineArn=long_arn)
+    results: list[Any] = []
+    caller = threading.Thread(
+        target=lambda: results.append(
+            make_client(served.port).start_sync_execution(stateMachineArn=short_arn)
+        )
+    )
+    caller.start()
+    time.sleep(0.3)  # the sync request is in its Wait state
+    started = time.monotonic()
+    code, _, err = served.terminate()
+    caller.join(10)
+    assert code == 0, err
+    assert results and results[0]["status"] == "SUCCEEDED"
+    assert time.monotonic() - started < 15
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux: /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _wait_for_workers(pid: int, count: int, timeout: float = 20.0) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = _children(pid)
+        if len(children) >= count:
+            return children
+        time.sleep(0.05)
+    pytest.fail(f"the supervisor has {len(_children(pid))} workers, not {count}")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
+def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced(serve: Any) -> None:
+    served = serve("--workers", "2")
+    supervisor = served.process.pid
+    workers = _wait_for_workers(supervisor, 2)
+    time.sleep(0.5)  # both workers listening (the supervisor starts them together)
+    # A fresh client per call: a fresh connection, which the kernel gives either worker.
+    arn = make_client(served.port).create_state_machine(
+        name="Shared", definition=PASS, roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    started = [
+        make_client(served.port).start_execution(stateMachineArn=arn, input=json.dumps({"i": i}))[
+            "executionArn"
+        ]
+        for i in range(24)
+    ]
+    time.sleep(0.2)
+    for i, execution in enumerate(started):
+        described = make_client(served.port).describe_execution(executionArn=execution)
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == {"i": i}
+        events = make_client(served.port).get_execution_history(executionArn=execution)["events"]
+        assert [e["type"] for e in events] == ["ExecutionStarted", "ExecutionSucceeded"]
+    listed = make_client(served.port).list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
+    assert sorted(e["executionArn"] for e in listed) == sorted(started)
+
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    replaced = _wait_for_workers(supervisor, 2)
+    assert victim not in replaced
+    time.sleep(0.5)
+    for _ in range(8):  # every worker, the new one too, still knows the machine
+        run = make_client(served.port).start_sync_execution(stateMachineArn=arn, input="{}")
+        assert run["status"] == "SUCCEEDED"
+
+    code, _, err = served.terminate()
+    assert code == 0, err
