@@ -7,12 +7,11 @@ import concurrent.futures
 import json
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _core
-from ._context import check_name, execution_arn, execution_context, state_machine_arn
+from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
 from ._driver import Driver, TaskContext, VirtualClock
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
@@ -145,7 +144,7 @@ class StateMachine:
         if router is None:
             router = Router(tasks)
         clock = clock or _wall_clock_ms
-        execution_name = check_name(name, "execution") if name is not None else str(uuid.uuid4())
+        execution_name = check_name(name, "execution") if name is not None else new_uuid()
         arn = execution_arn(self.name, execution_name, self.type)
         start_ms = int(clock())
         context = execution_context(

@@ -10,19 +10,18 @@ import asyncio
 import math
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from .._context import check_name, execution_arn, state_machine_arn
+from .._context import check_name, execution_arn, new_uuid, state_machine_arn
 from .._errors import InvalidDefinition
 from .._machine import StateMachine, validate
 from .._resources import Handler, Router
 from .peers import Peers
-from .protocol import Field, ServiceError, check_fields
+from .protocol import Field, ServiceError, Shape, check_fields
 from .store import ExecutionRecord, MachineRecord, SharedMachines, Store, page
 
 __all__ = ["ACTIONS", "Service", "ServiceOptions"]
@@ -214,7 +213,7 @@ class Service:
             machine=machine,
             creation_date=now,
             update_date=now,
-            revision_id=str(uuid.uuid4()),
+            revision_id=new_uuid(),
             logging=logging,
             tracing=tracing,
             tags=tags,
@@ -224,8 +223,11 @@ class Service:
         return {"stateMachineArn": arn, "creationDate": now}
 
     def _machine(self, arn: str) -> MachineRecord:
-        _parse_arn(arn, "stateMachine")
-        return self.store.machine(arn)
+        record = self.store.find(arn)
+        if record is None:  # a stored machine's ARN is valid: only a miss needs the checks
+            _parse_arn(arn, "stateMachine")
+            return self.store.machine(arn)
+        return record
 
     async def describe_state_machine(self, req: dict[str, Any]) -> dict[str, Any]:
         check_fields(req, _MACHINE_ARN)
@@ -276,7 +278,7 @@ class Service:
         m.role_arn = role_arn or m.role_arn
         m.logging, m.tracing = logging, tracing
         m.update_date = _now()
-        m.revision_id = str(uuid.uuid4())
+        m.revision_id = new_uuid()
         self.store.save_machine(m)
         return {"updateDate": m.update_date, "revisionId": m.revision_id}
 
@@ -416,6 +418,7 @@ class Service:
         self.store.add_execution(record)
         try:
             driver = record.driver
+            assert driver is not None  # set until the record settles
             if not driver.drive_sync():
                 await driver.drive()
         finally:
@@ -472,8 +475,10 @@ class Service:
 
     async def _run_in_background(self, record: ExecutionRecord) -> None:
         try:
-            if not record.driver.drive_sync():
-                await record.driver.drive()
+            driver = record.driver
+            assert driver is not None  # set until the record settles
+            if not driver.drive_sync():
+                await driver.drive()
         except asyncio.CancelledError:
             pass  # the service is shutting down: the execution is ABORTED
         finally:
@@ -483,6 +488,9 @@ class Service:
             self.store.execution_ended(record)
 
     def _execution(self, arn: str) -> ExecutionRecord:
+        record = self.store.executions.get(arn)
+        if record is not None and not self.options.aws_strict:
+            return record
         kind, _ = _parse_arn(arn, "execution", "express")
         if kind == "express" and self.options.aws_strict:
             raise _invalid_arn("Resource type not valid in this context: express")
@@ -491,7 +499,7 @@ class Service:
     async def stop_execution(self, req: dict[str, Any]) -> dict[str, Any]:
         check_fields(req, _STOP)
         record = self._execution(req["executionArn"])
-        if record.status == "RUNNING":
+        if record.status == "RUNNING" and record.driver is not None:
             record.driver.request_stop(req.get("error"), req.get("cause"))
             if record.task is not None:
                 # The driver stops at its next step and cancels what is in flight; wait for that.
@@ -580,7 +588,7 @@ class Service:
         include = req.get("includeExecutionData")
         include = True if include is None else include
         if record.history:
-            events = orjson.loads(record.driver.core.history_json(include))
+            events = orjson.loads(record.history_json(include))
         else:
             events = _summary_history(record, include)
         if req.get("reverseOrder"):
@@ -668,9 +676,11 @@ def _summary_history(record: ExecutionRecord, include: bool) -> list[dict[str, A
 
 
 _ARN = Field(str, required=True, min=1, max=256)
-_MACHINE_ARN = {"stateMachineArn": _ARN}
-_EXECUTION_ARN = {"executionArn": _ARN, "includedData": Field(str, choices=("ALL_DATA", "METADATA_ONLY"))}
-_RESOURCE_ARN = {"resourceArn": _ARN}
+_MACHINE_ARN = Shape({"stateMachineArn": _ARN})
+_EXECUTION_ARN = Shape(
+    {"executionArn": _ARN, "includedData": Field(str, choices=("ALL_DATA", "METADATA_ONLY"))}
+)
+_RESOURCE_ARN = Shape({"resourceArn": _ARN})
 _PAGE = {"maxResults": Field(int, min=0, max=1000), "nextToken": Field(str, min=1, max=3096)}
 _CONFIGS = {
     "loggingConfiguration": Field(dict),
@@ -678,50 +688,62 @@ _CONFIGS = {
     "publish": Field(bool),
     "versionDescription": Field(str, max=256),
 }
-_CREATE = {
-    "name": Field(str, required=True, min=1, max=80),
-    "definition": Field(str, required=True, min=1, max=MAX_DEFINITION),
-    "roleArn": _ARN,
-    "type": Field(str, choices=("STANDARD", "EXPRESS")),
-    "tags": Field(list),
-    **_CONFIGS,
-}
-_UPDATE = {
-    "stateMachineArn": _ARN,
-    "definition": Field(str, min=1, max=MAX_DEFINITION),
-    "roleArn": Field(str, min=1, max=256),
-    **_CONFIGS,
-}
-_LIST_MACHINES = _PAGE
-_VALIDATE = {
-    "definition": Field(str, required=True, min=1, max=MAX_DEFINITION),
-    "type": Field(str, choices=("STANDARD", "EXPRESS")),
-    "severity": Field(str, choices=("ERROR", "WARNING")),
-    "maxResults": Field(int, min=0, max=100),
-}
-_TAG = {"resourceArn": _ARN, "tags": Field(list, required=True)}
-_UNTAG = {"resourceArn": _ARN, "tagKeys": Field(list, required=True)}
+_CREATE = Shape(
+    {
+        "name": Field(str, required=True, min=1, max=80),
+        "definition": Field(str, required=True, min=1, max=MAX_DEFINITION),
+        "roleArn": _ARN,
+        "type": Field(str, choices=("STANDARD", "EXPRESS")),
+        "tags": Field(list),
+        **_CONFIGS,
+    }
+)
+_UPDATE = Shape(
+    {
+        "stateMachineArn": _ARN,
+        "definition": Field(str, min=1, max=MAX_DEFINITION),
+        "roleArn": Field(str, min=1, max=256),
+        **_CONFIGS,
+    }
+)
+_LIST_MACHINES = Shape(_PAGE)
+_VALIDATE = Shape(
+    {
+        "definition": Field(str, required=True, min=1, max=MAX_DEFINITION),
+        "type": Field(str, choices=("STANDARD", "EXPRESS")),
+        "severity": Field(str, choices=("ERROR", "WARNING")),
+        "maxResults": Field(int, min=0, max=100),
+    }
+)
+_TAG = Shape({"resourceArn": _ARN, "tags": Field(list, required=True)})
+_UNTAG = Shape({"resourceArn": _ARN, "tagKeys": Field(list, required=True)})
 # input's 256 KiB bound is in bytes; _check_payload measures it.
-_START = {
-    "stateMachineArn": _ARN,
-    "name": Field(str, min=1, max=80),
-    "input": Field(str),
-    "traceHeader": Field(str, max=256),
-    "includedData": Field(str, choices=("ALL_DATA", "METADATA_ONLY")),
-}
-_STOP = {"executionArn": _ARN, "error": Field(str, max=256), "cause": Field(str, max=32768)}
-_LIST_EXECUTIONS = {
-    "stateMachineArn": Field(str, min=1, max=256),
-    "statusFilter": Field(str, choices=_STATUSES),
-    "mapRunArn": Field(str),
-    **_PAGE,
-}
-_HISTORY = {
-    "executionArn": _ARN,
-    "reverseOrder": Field(bool),
-    "includeExecutionData": Field(bool),
-    **_PAGE,
-}
+_START = Shape(
+    {
+        "stateMachineArn": _ARN,
+        "name": Field(str, min=1, max=80),
+        "input": Field(str),
+        "traceHeader": Field(str, max=256),
+        "includedData": Field(str, choices=("ALL_DATA", "METADATA_ONLY")),
+    }
+)
+_STOP = Shape({"executionArn": _ARN, "error": Field(str, max=256), "cause": Field(str, max=32768)})
+_LIST_EXECUTIONS = Shape(
+    {
+        "stateMachineArn": Field(str, min=1, max=256),
+        "statusFilter": Field(str, choices=_STATUSES),
+        "mapRunArn": Field(str),
+        **_PAGE,
+    }
+)
+_HISTORY = Shape(
+    {
+        "executionArn": _ARN,
+        "reverseOrder": Field(bool),
+        "includeExecutionData": Field(bool),
+        **_PAGE,
+    }
+)
 
 Action = Callable[[Service, dict[str, Any]], Awaitable[dict[str, Any]]]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from aiohttp import web
 
+from .._context import new_uuid
 from .actions import ACTIONS, Service
 from .protocol import TARGET_PREFIX, ServiceError, decode_body, encode, error_body
 
@@ -28,7 +28,7 @@ def _answer(body: bytes, status: int = 200) -> web.Response:
     return web.Response(
         body=body,
         status=status,
-        headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": str(uuid.uuid4())},
+        headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": new_uuid()},
     )
 
 

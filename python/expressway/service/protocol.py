@@ -18,6 +18,7 @@ __all__ = [
     "TARGET_PREFIX",
     "Field",
     "ServiceError",
+    "Shape",
     "check_fields",
     "decode_body",
     "encode",
@@ -86,10 +87,22 @@ class Field:
     choices: tuple[str, ...] | None = None
 
 
-def check_fields(payload: Mapping[str, Any], fields: Mapping[str, Field]) -> None:
+class Shape:
+    """A request's members, with the required ones listed once for the checks."""
+
+    __slots__ = ("fields", "required")
+
+    def __init__(self, fields: Mapping[str, Field]) -> None:
+        self.fields = dict(fields)
+        self.required = tuple(name for name, spec in self.fields.items() if spec.required)
+
+
+def check_fields(payload: Mapping[str, Any], shape: Shape) -> None:
     """Type checks (SerializationException, as AWS's deserializer) and then constraint checks
     (ValidationException with AWS's "N validation errors detected" wording). Unknown members are
     ignored, as AWS ignores them."""
+    fields = shape.fields
+    problems: list[str] = []
     for name, value in payload.items():
         spec = fields.get(name)
         if spec is None or value is None:
@@ -99,37 +112,36 @@ def check_fields(payload: Mapping[str, Any], fields: Mapping[str, Field]) -> Non
                 "SerializationException",
                 f"Member '{name}' must be {_kind_name(spec.kind)}, not {_json_type(value)}",
             )
-    problems: list[str] = []
-    for name, spec in fields.items():
-        value = payload.get(name)
-        if value is None:
-            if spec.required:
-                problems.append(
-                    f"Value null at '{name}' failed to satisfy constraint: Member must not be null"
-                )
-            continue
-        size = len(value) if isinstance(value, (str, list)) else value if spec.kind is int else None
-        noun = "have length" if spec.kind is not int else "have value"
-        if size is not None and spec.min is not None and size < spec.min:
-            problems.append(
-                f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
-                f"Member must {noun} greater than or equal to {spec.min}"
-            )
-        if size is not None and spec.max is not None and size > spec.max:
-            problems.append(
-                f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
-                f"Member must {noun} less than or equal to {spec.max}"
-            )
-        if spec.choices is not None and value not in spec.choices:
-            problems.append(
-                f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(spec.choices)}]"
-            )
+        if spec.min is not None or spec.max is not None or spec.choices is not None:
+            _check_constraints(name, value, spec, problems)
+    for name in shape.required:
+        if payload.get(name) is None:
+            problems.append(f"Value null at '{name}' failed to satisfy constraint: Member must not be null")
     if problems:
         count = len(problems)
         noun = "error" if count == 1 else "errors"
         raise ServiceError(
             "ValidationException", f"{count} validation {noun} detected: {'; '.join(problems)}"
+        )
+
+
+def _check_constraints(name: str, value: Any, spec: Field, problems: list[str]) -> None:
+    size = len(value) if isinstance(value, (str, list)) else value if spec.kind is int else None
+    noun = "have length" if spec.kind is not int else "have value"
+    if size is not None and spec.min is not None and size < spec.min:
+        problems.append(
+            f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
+            f"Member must {noun} greater than or equal to {spec.min}"
+        )
+    if size is not None and spec.max is not None and size > spec.max:
+        problems.append(
+            f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
+            f"Member must {noun} less than or equal to {spec.max}"
+        )
+    if spec.choices is not None and value not in spec.choices:
+        problems.append(
+            f"Value {_shown(value)} at '{name}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(spec.choices)}]"
         )
 
 

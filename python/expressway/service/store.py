@@ -65,9 +65,13 @@ class ExecutionRecord:
     machine_update_date: float
     input: str
     start_date: float
-    driver: Driver
+    # The driver while the execution runs; afterwards only the core execution, and only when it
+    # recorded a history (freeing the rest while it is still in the cache is much cheaper than
+    # freeing it when the record is evicted, long after).
+    driver: Driver | None
     history: bool
     trace_header: str | None = None
+    core: Any = None
     task: asyncio.Task[None] | None = None
     status: str = "RUNNING"
     stop_date: float | None = None
@@ -76,15 +80,26 @@ class ExecutionRecord:
     cause: str | None = None
 
     def settle(self) -> None:
-        """Copies the outcome from the driver once the execution is over."""
-        core = self.driver.core
+        """Copies the outcome from the driver once the execution is over, and lets the driver go."""
+        driver = self.driver
+        if driver is None:
+            return
+        core = driver.core
         self.status = core.status
-        end_ms = self.driver.end_ms
-        self.stop_date = (end_ms if end_ms is not None else self.driver.start_ms) / 1000.0
+        end_ms = driver.end_ms
+        self.stop_date = (end_ms if end_ms is not None else driver.start_ms) / 1000.0
         if self.status == "SUCCEEDED":
             self.output = core.output_json
         self.error = core.error
         self.cause = core.cause
+        self.core = core if self.history else None
+        self.driver = None
+        self.task = None
+
+    def history_json(self, include_data: bool) -> str:
+        """The recorded events (see MachineRecord.records_history), as JSON text."""
+        core = self.driver.core if self.driver is not None else self.core
+        return core.history_json(include_data) if core is not None else "[]"
 
 
 _PERSISTED = (

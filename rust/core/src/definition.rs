@@ -34,6 +34,8 @@ pub struct Program {
     pub machines: Vec<Machine>,
     pub timeout_seconds: Option<u64>,
     pub warnings: Vec<Diagnostic>,
+    /// Whether any state reads the context object (`$$`), e.g. `$$.Execution.Input`.
+    pub uses_context: bool,
 }
 
 #[derive(Debug)]
@@ -239,11 +241,16 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
         diagnostics.extend(warnings);
         return Err(DefinitionError { diagnostics });
     }
+    let uses_context = c
+        .machines
+        .iter()
+        .any(|m| m.states.iter().any(|s| s.uses_context));
     Ok(Program {
         machine_type,
         machines: c.machines,
         timeout_seconds,
         warnings,
+        uses_context,
     })
 }
 

@@ -234,10 +234,17 @@ fn error_output(f: &Failure) -> Value {
 impl Execution {
     /// Starts an execution of `program` on `input`; nothing runs until the first `run`.
     pub fn new(program: Arc<Program>, input: Value, ctx: ExecContext, seed: u64) -> Execution {
+        // A copy of the input is kept only for `$$.Execution.Input` (or the history, see
+        // record_history): copying a large input for nothing is a measurable cost.
+        let kept_input = if program.uses_context {
+            input.clone()
+        } else {
+            Value::Null
+        };
         let mut ex = Execution {
             program,
             ctx: Arc::new(ctx),
-            input: input.clone(),
+            input: kept_input,
             frames: Vec::new(),
             free: Vec::new(),
             runnable: VecDeque::new(),
@@ -292,6 +299,10 @@ impl Execution {
     pub fn record_history(&mut self) {
         if self.history.is_none() && self.event_id == 1 {
             self.history = Some(Box::default());
+            if !self.program.uses_context {
+                // Not kept by `new`; nothing has run yet, so the first frame still holds it.
+                self.input = self.raw_input(0);
+            }
         }
     }
 
