@@ -131,12 +131,8 @@ class StateMachine:
         router: Router | None = None,
         history: bool = False,
     ) -> Driver:
-        if input_json is not None:
-            if input is not None:
-                raise TypeError("give either input or input_json, not both")
-            text = input_json
-        else:
-            text = json.dumps({} if input is None else input, ensure_ascii=False, allow_nan=False)
+        if input_json is not None and input is not None:
+            raise TypeError("give either input or input_json, not both")
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
         if max_duration <= 0:
@@ -153,10 +149,12 @@ class StateMachine:
         if seed is None:
             seed = random.getrandbits(63)
         try:
-            if history:
-                execution = self._program.start(text, context, seed, history=True)
-            else:
-                execution = self._program.start(text, context, seed)
+            if input_json is not None:  # JSON text is parsed in the core
+                execution = self._program.start(input_json, context, seed, history=history)
+            else:  # a Python value is converted there directly, with no JSON text in between
+                execution = self._program.start_value(
+                    {} if input is None else input, context, seed, history=history
+                )
         except ValueError as exc:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
         return Driver(

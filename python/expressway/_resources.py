@@ -3,18 +3,21 @@ its return value or exception becomes the task's result or error, as AWS would r
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import functools
 import inspect
 import json
+import linecache
 import os
 import re
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._context import ACCOUNT_ID, REGION
+from ._context import ACCOUNT_ID, REGION, new_uuid
 from ._errors import TaskFailed
 
 __all__ = ["Handler", "Route", "Router", "exception_outcome", "marshal_error_outcome"]
@@ -74,6 +77,14 @@ class FunctionRef:
         return list(dict.fromkeys(keys))
 
 
+@functools.lru_cache(maxsize=4096)
+def _function_keys(resource: str) -> tuple[str, ...]:
+    """The ``tasks`` keys that may name a Lambda function ARN resource (none for other resources);
+    cached, as a Router is made per execution and parsing the ARN is the slow part."""
+    ref = FunctionRef.parse(resource) if _LAMBDA_ARN.match(resource) else None
+    return tuple(ref.keys()) if ref is not None else ()
+
+
 class Route:
     """How to perform one invocation: call ``handler(argument)`` and pass the value through ``shape``;
     or, when ``handler`` is None, fail the task at once with ``error`` and ``cause``."""
@@ -97,8 +108,26 @@ class Route:
         self.wants_context = wants_context
 
 
+# accepts_context's answers by function (a bound method's answer is its function's, for every
+# instance): inspect.signature is slow, and a Router is made per execution.
+_CONTEXT_ANSWERS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
 def accepts_context(handler: Handler) -> bool:
     """Whether ``handler`` has a parameter named ``context`` that can be passed by keyword."""
+    function = getattr(handler, "__func__", None)
+    key = function if function is not None and inspect.ismethod(handler) else handler
+    try:
+        return _CONTEXT_ANSWERS[key]
+    except (KeyError, TypeError):  # not seen yet, or not weakly referenceable
+        pass
+    answer = _accepts_context(handler)
+    with contextlib.suppress(TypeError):  # not weakly referenceable: asked again next time
+        _CONTEXT_ANSWERS[key] = answer
+    return answer
+
+
+def _accepts_context(handler: Handler) -> bool:
     try:
         parameters = inspect.signature(handler).parameters
     except (TypeError, ValueError):
@@ -111,7 +140,7 @@ def accepts_context(handler: Handler) -> bool:
 
 
 def _request_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 def lambda_invoke_result(payload: Any) -> dict[str, Any]:
@@ -157,7 +186,7 @@ class Router:
         # Whether each handler takes a context, looked at once per handler (by identity).
         self._context: dict[int, bool] = {id(h): accepts_context(h) for h in self._tasks.values()}
 
-    def _lookup(self, keys: list[str]) -> Handler | None:
+    def _lookup(self, keys: Sequence[str]) -> Handler | None:
         for key in keys:
             handler = self._tasks.get(key)
             if handler is not None:
@@ -177,10 +206,8 @@ class Router:
 
     def _find_direct(self, resource: str) -> Handler | None:
         handler = self._tasks.get(resource)
-        if handler is None and _LAMBDA_ARN.match(resource):
-            ref = FunctionRef.parse(resource)
-            if ref is not None:
-                handler = self._lookup(ref.keys())
+        if handler is None:
+            handler = self._lookup(_function_keys(resource))
         return handler
 
     @staticmethod
@@ -230,8 +257,20 @@ class Router:
 
 
 def _stack_trace(exc: BaseException) -> list[str]:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PACKAGE_DIR)]
-    return traceback.format_list(frames)
+    """The traceback as the Lambda runtime lists it, one string per frame, expressway's own frames
+    left out. (Written out here rather than with the traceback module, whose per-line stat calls and
+    column carets cost tens of microseconds per exception; source lines come from linecache.)"""
+    entries = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        if not filename.startswith(_PACKAGE_DIR):
+            entry = f'  File "{filename}", line {tb.tb_lineno}, in {code.co_name}\n'
+            source = linecache.getline(filename, tb.tb_lineno).strip()
+            entries.append(f"{entry}    {source}\n" if source else entry)
+        tb = tb.tb_next
+    return entries
 
 
 def exception_outcome(exc: BaseException) -> tuple[str, str | None]:
