@@ -4,8 +4,9 @@
 
 Workload rows: executions/s and transitions/s for expressway (serial and 16 at once) and moto, and
 the ratio expressway/moto (serial). Then the service under wrk (StartSyncExecution requests/s served
-and by a bare aiohttp handler, their ratio, p50/p99 latency, and N workers over 1). Then cold start,
-memory and any other benchmark by its mean.
+and by a bare aiohttp handler, their ratio, p50/p99 latency, and N workers over 1). Then the sustained
+load (rate, throughput, execution durations against the Express limit, RSS), cold start, memory and any
+other benchmark by its mean.
 """
 
 from __future__ import annotations
@@ -70,15 +71,46 @@ def _service_table(benches: list[dict]) -> None:
     )
 
 
+def _sustained_lines(bench: dict) -> None:
+    """bench_sustained.py: rate, throughput, durations against the Express limit, RSS over the run."""
+    i = bench["extra_info"]
+    mib = 2**20
+    capacity = i.get("capacity_requests_per_s")
+    chosen = f" ({i['rate_fraction_of_capacity']} x capacity {_fmt(capacity)}/s)" if capacity else " (set)"
+    slope = i.get("rss_slope_bytes_per_min")
+    print()
+    print(
+        f"sustained {i['sustained']}, {i['workers']} worker, {i['duration_s']:g} s open loop:"
+        f" target {_fmt(i['target_rate_per_s'])}/s{chosen}, achieved {_fmt(i['throughput_per_s'])}/s,"
+        f" {i['completed']:,} executions, {i['errors']} errors"
+    )
+    print(
+        f"  execution duration p50/p99/max {i['duration_p50_ms']:.2f}/{i['duration_p99_ms']:.2f}"
+        f"/{i['duration_max_ms']:.2f} ms (max = {i['max_duration_vs_limit']:.1e} of the"
+        f" {i['express_limit_s']:g} s Express limit); client latency p50/p99/max {i['latency_p50_ms']:.2f}"
+        f"/{i['latency_p99_ms']:.2f}/{i['latency_max_ms']:.2f} ms"
+    )
+    if i.get("rss_start_bytes") is not None:
+        print(
+            f"  server RSS start {i['rss_start_bytes'] / mib:.1f} MiB,"
+            f" end {i['rss_end_bytes'] / mib:.1f} MiB, max {i['rss_max_bytes'] / mib:.1f} MiB, slope"
+            f" {'-' if slope is None else f'{slope / mib:+.2f}'} MiB/min; 1-min load average"
+            f" {i['loadavg_before'][0]:.2f} -> {i['loadavg_after'][0]:.2f} on {i['cpus']} CPUs"
+        )
+
+
 def main(path: str) -> None:
     with open(path) as f:
         report = json.load(f)
     rows: dict[str, dict[str, dict]] = defaultdict(dict)
     others = []
     service = []
+    sustained = []
     for bench in report["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "service" in info and "served_requests_per_s" in info:
+        if "sustained" in info and "target_rate_per_s" in info:
+            sustained.append(bench)
+        elif "service" in info and "served_requests_per_s" in info:
             service.append(bench)
         elif "workload" in info and "executor" in info:
             rows[info["workload"]][f"{info['executor']}:{info['mode']}"] = bench
@@ -110,6 +142,8 @@ def main(path: str) -> None:
         _table(lines)
     if service:
         _service_table(service)
+    for bench in sustained:
+        _sustained_lines(bench)
 
     if others:
         print()

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import heapq
 import inspect
+import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -35,18 +36,21 @@ class _Job:
     """Something in flight for a token: an asyncio task (an async handler) and/or its timers (a sleep's
     wake-up or a task's timeout) and a task's heartbeat timer."""
 
-    __slots__ = ("beat", "heartbeat_s", "task", "timer")
+    __slots__ = ("beat", "callback", "heartbeat_s", "task", "timer")
 
     def __init__(
         self,
         task: asyncio.Future[Any] | None,
         timer: TimerHandle | None,
         heartbeat_s: float | None = None,
+        callback: str | None = None,
     ) -> None:
         self.task = task
         self.timer = timer
         self.heartbeat_s = heartbeat_s
         self.beat: TimerHandle | None = None
+        # A .waitForTaskToken task's token: the job lasts until the token comes back.
+        self.callback = callback
 
 
 class TimerHandle(Protocol):
@@ -56,7 +60,8 @@ class TimerHandle(Protocol):
 class TaskContext:
     """What a handler that accepts a keyword argument named ``context`` is given: the task's
     ``state_name``, ``resource`` and ``token``, its ``timeout_seconds`` and ``heartbeat_seconds`` (or
-    None), the execution's ``execution_name`` and ``execution_arn``, and :meth:`heartbeat`."""
+    None), the execution's ``execution_name`` and ``execution_arn``, and :meth:`heartbeat`. In a
+    ``.waitForTaskToken`` task, ``task_token`` is ``$$.Task.Token`` (None otherwise)."""
 
     __slots__ = (
         "_driver",
@@ -65,6 +70,7 @@ class TaskContext:
         "heartbeat_seconds",
         "resource",
         "state_name",
+        "task_token",
         "timeout_seconds",
         "token",
     )
@@ -77,9 +83,11 @@ class TaskContext:
         resource: str,
         timeout_seconds: float | None,
         heartbeat_seconds: float | None,
+        task_token: str | None = None,
     ) -> None:
         self._driver = driver
         self.token = token
+        self.task_token = task_token
         self.state_name = state_name
         self.resource = resource
         self.timeout_seconds = timeout_seconds
@@ -91,6 +99,15 @@ class TaskContext:
         """Tell the execution the task is alive: with ``HeartbeatSeconds``, a task that goes longer than
         that without a heartbeat fails with ``States.HeartbeatTimeout``. Harmless without it."""
         self._driver._heartbeat(self.token)
+
+    def send_task_success(self, output: Any = None) -> bool:
+        """Brings this ``.waitForTaskToken`` task's token back with ``output`` (now, or later from a
+        task the handler started): the task succeeds. False if it is not waiting (any more)."""
+        return self.task_token is not None and self._driver.send_task_success(self.task_token, output)
+
+    def send_task_failure(self, error: str | None = None, cause: str | None = None) -> bool:
+        """Brings this ``.waitForTaskToken`` task's token back as a failure with ``error`` and ``cause``."""
+        return self.task_token is not None and self._driver.send_task_failure(self.task_token, error, cause)
 
     def __repr__(self) -> str:
         return f"TaskContext(state_name={self.state_name!r}, token={self.token})"
@@ -253,6 +270,13 @@ class Driver:
         self._progress = False
         self._expired = False
         self._stop_request: tuple[str | None, str | None] | None = None
+        # .waitForTaskToken tasks waiting for their token: task token -> core token; and the tokens
+        # whose handler call is under way (an answer sent back during it waits for the call's end).
+        self._callbacks: dict[str, int] = {}
+        self._calling: dict[int, list[Callable[[], None]]] = {}
+        self.token_listener: Callable[[str, str], None] | None = None
+        """Told ``(task_token, "waiting" | "done" | "timed_out")`` as tokens come and go (the service
+        finds a token's execution with it)."""
 
     def _later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
         if self._clock_later is not None:
@@ -372,9 +396,11 @@ class Driver:
 
     def _on_call_timeout(self, token: int, error: str) -> None:
         job = self._jobs.pop(token, None)
-        if job is None or job.task is None:
+        if job is None or (job.task is None and job.callback is None):
             return
         self._drop(job)
+        if job.callback is not None:
+            self._forget_callback(job.callback, "timed_out")
         self._fail(token, error, None)
         self._wake_up()
 
@@ -399,6 +425,8 @@ class Driver:
         job = self._jobs.pop(token, None)
         if job is not None:
             self._drop(job)
+            if job.callback is not None:
+                self._forget_callback(job.callback, "done")
             return
         if self._parked:
             kept = []
@@ -408,6 +436,136 @@ class Driver:
                 else:
                     kept.append(item)
             self._parked = kept
+
+    # ---------------------------------------------------------------- .waitForTaskToken
+
+    def _invoke_callback(
+        self,
+        token: int,
+        resource: str,
+        payload: Any,
+        timeout_s: float | None,
+        heartbeat_s: float | None,
+        state: str,
+        task_token: str,
+    ) -> None:
+        """A task that waits for its token: the call goes out (to a handler, when there is one; a
+        service integration without one just waits), then the task waits for send_task_success /
+        send_task_failure, bounded by its TimeoutSeconds and HeartbeatSeconds."""
+        route = self._router.route(resource, payload, state)
+        if route.handler is None and route.error is not None and "lambda:invoke" in resource:
+            self._fail(token, route.error, route.cause)  # a Lambda function that does not exist
+            return
+        job = self._jobs[token] = _Job(None, None, heartbeat_s, callback=task_token)
+        if timeout_s is not None:
+            job.timer = self._later(timeout_s, self._on_call_timeout, token, "States.Timeout")
+        if heartbeat_s is not None:
+            job.beat = self._later(heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
+        self._callbacks[task_token] = token
+        if self.token_listener is not None:
+            self.token_listener(task_token, "waiting")
+        handler = route.handler
+        if handler is None:
+            self._ex.submitted(token, {})
+            self._progress = True
+            return
+        self._calling[token] = []
+        try:
+            if route.wants_context:
+                context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s, task_token)
+                value = handler(route.argument, context=context)
+            else:
+                value = handler(route.argument)
+        except Exception as exc:  # noqa: BLE001 - the call failed: so does the task
+            self._calling.pop(token, None)
+            self._end_callback(token, task_token)
+            self._fail(token, *exception_outcome(exc))
+            return
+        if inspect.isawaitable(value):
+            job.task = asyncio.ensure_future(value)
+            job.task.add_done_callback(
+                functools.partial(self._on_submit_done, token, task_token, route.shape)
+            )
+            return
+        self._submitted(token, value, route.shape)
+
+    def _on_submit_done(
+        self, token: int, task_token: str, shape: Callable[[Any], Any] | None, task: asyncio.Future[Any]
+    ) -> None:
+        job = self._jobs.get(token)
+        if job is None or job.task is not task:
+            return  # answered, timed out or cancelled meanwhile
+        job.task = None
+        if task.cancelled() or task.exception() is not None:
+            self._calling.pop(token, None)
+            self._end_callback(token, task_token)
+            exc = None if task.cancelled() else task.exception()
+            if exc is None:
+                self._fail(token, "States.TaskFailed", "The task handler was cancelled")
+            else:
+                self._fail(token, *exception_outcome(exc))
+        else:
+            self._submitted(token, task.result(), shape)
+        self._wake_up()
+
+    def _submitted(self, token: int, value: Any, shape: Callable[[Any], Any] | None) -> None:
+        try:
+            self._ex.submitted(token, shape(value) if shape is not None else value)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            self._ex.submitted(token, None)  # the call's response only goes to the history
+        self._progress = True
+        for answer in self._calling.pop(token, ()):
+            answer()  # the token came back while the call was still under way
+
+    def _end_callback(self, token: int, task_token: str) -> None:
+        job = self._jobs.pop(token, None)
+        if job is not None:
+            self._drop(job)
+        self._forget_callback(task_token, "done")
+
+    def _forget_callback(self, task_token: str, why: str) -> None:
+        if self._callbacks.pop(task_token, None) is not None and self.token_listener is not None:
+            self.token_listener(task_token, why)
+
+    def _answer(self, task_token: str, report: Callable[[int], None]) -> bool:
+        token = self._callbacks.get(task_token)
+        if token is None:
+            return False
+
+        def deliver() -> None:
+            self._end_callback(token, task_token)
+            report(token)
+            self._progress = True
+            self._wake_up()
+
+        waiting = self._calling.get(token)
+        if waiting is not None:
+            waiting.append(deliver)
+        else:
+            deliver()
+        return True
+
+    def send_task_success(
+        self, task_token: str, output: Any = None, *, output_json: str | None = None
+    ) -> bool:
+        """Completes the ``.waitForTaskToken`` task of ``task_token`` with ``output`` (a JSON-like
+        value, or ``output_json`` as text: ValueError if it is not JSON). False when no task of this
+        execution waits for that token. Call it on the execution's event loop (or from a handler)."""
+        if output_json is not None:
+            output = json.loads(output_json)
+        return self._answer(task_token, lambda token: self._complete(token, output, None))
+
+    def send_task_failure(self, task_token: str, error: str | None = None, cause: str | None = None) -> bool:
+        """Fails the ``.waitForTaskToken`` task of ``task_token`` with ``error`` and ``cause``."""
+        return self._answer(task_token, lambda token: self._fail(token, error or "", cause))
+
+    def send_task_heartbeat(self, task_token: str) -> bool:
+        """Tells the ``.waitForTaskToken`` task of ``task_token`` that its work goes on (HeartbeatSeconds)."""
+        token = self._callbacks.get(task_token)
+        if token is None:
+            return False
+        self._heartbeat(token)
+        return True
 
     def _sleep(self, token: int, seconds: float) -> None:
         delay = seconds * self._time_scale
@@ -447,7 +605,12 @@ class Driver:
         for effect in ex.run(int(now)):
             kind = effect[0]
             if kind == "invoke":
-                self._invoke(effect[1], effect[2], effect[3], effect[4], effect[5], effect[6])
+                if effect[7] is None:
+                    self._invoke(effect[1], effect[2], effect[3], effect[4], effect[5], effect[6])
+                elif self._loop is None:  # waiting for a token needs the event loop
+                    self._parked.append(("callback", *effect[1:]))
+                else:
+                    self._invoke_callback(*effect[1:])
             elif kind == "sleep":
                 self._sleep(effect[1], effect[2])
             elif kind == "cancel":
@@ -523,6 +686,8 @@ class Driver:
         for item in parked:
             if item[0] == "call":
                 self._start_call(item[1], item[2], item[3], item[4], item[5])
+            elif item[0] == "callback":
+                self._invoke_callback(*item[1:])
             else:
                 token, due = item[1], item[2]
                 delay = max(0.0, (due - now) / 1000.0)
@@ -535,6 +700,8 @@ class Driver:
 
     async def _cancel_all(self) -> None:
         self._discard_parked()
+        for task_token in list(self._callbacks):
+            self._forget_callback(task_token, "done")
         jobs, self._jobs = self._jobs, {}
         for job in jobs.values():
             self._drop(job)

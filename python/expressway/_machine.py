@@ -268,6 +268,20 @@ class Execution:
     def done(self) -> bool:
         return self._task.done()
 
+    def send_task_success(self, task_token: str, output: Any = None) -> bool:
+        """Completes the ``.waitForTaskToken`` task waiting for ``task_token`` (``$$.Task.Token``,
+        which its handler was given) with ``output``. False when no task of this execution waits for
+        it (it already ended, or the token is not this execution's)."""
+        return self._driver.send_task_success(task_token, output)
+
+    def send_task_failure(self, task_token: str, error: str | None = None, cause: str | None = None) -> bool:
+        """Fails the ``.waitForTaskToken`` task waiting for ``task_token`` with ``error`` and ``cause``."""
+        return self._driver.send_task_failure(task_token, error, cause)
+
+    def send_task_heartbeat(self, task_token: str) -> bool:
+        """Resets the HeartbeatSeconds clock of the task waiting for ``task_token``."""
+        return self._driver.send_task_heartbeat(task_token)
+
     async def result(self) -> Result:
         """Wait for the end and return the Result. Cancelling this wait does not stop the execution."""
         await asyncio.shield(self._task)

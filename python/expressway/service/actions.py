@@ -7,9 +7,11 @@ Rust core as it came, and the output comes back as text.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,9 @@ MAX_TAGS = 50
 _ARN_PREFIX = re.compile(r"^arn:aws[a-zA-Z-]*:states:([a-z0-9-]+):(\d{12}):([A-Za-z]+):(.*)$")
 _STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 _LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+# expressway's task tokens: base64 of 48 random bytes (see the core's new_task_token).
+_TASK_TOKEN = re.compile(r"^[A-Za-z0-9+/]{64}$")
+MAX_SPENT_TOKENS = 10_000
 _NOT_SUPPORTED_FOR_TYPE = "This operation is not supported by this type of state machine"
 
 
@@ -166,6 +171,10 @@ class Service:
         self.router = Router(tasks)
         # The sibling workers, when there are several (set by the server; see peers.py).
         self.peers: Peers | None = None
+        # .waitForTaskToken tasks: the tokens waited for, and the last ones that were (for the
+        # TaskTimedOut answer AWS gives to a token whose task is over).
+        self.task_tokens: dict[str, ExecutionRecord] = {}
+        self.spent_tokens: OrderedDict[str, None] = OrderedDict()
         self.inflight = 0
         self.open = 0
 
@@ -398,7 +407,7 @@ class Service:
             raise ServiceError(
                 "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{message}'"
             ) from None
-        return ExecutionRecord(
+        record = ExecutionRecord(
             arn=driver.arn,
             name=driver.name,
             machine=machine,
@@ -411,6 +420,57 @@ class Service:
             history=machine.records_history,
             trace_header=req.get("traceHeader"),
         )
+        if not express:  # only STANDARD machines may have .waitForTaskToken tasks
+            driver.token_listener = functools.partial(self._task_token_changed, record)
+        return record
+
+    # ------------------------------------------------------------------ task tokens
+
+    def _task_token_changed(self, record: ExecutionRecord, task_token: str, what: str) -> None:
+        if what == "waiting":
+            self.task_tokens[task_token] = record
+            return
+        self.task_tokens.pop(task_token, None)
+        self.spent_tokens[task_token] = None
+        while len(self.spent_tokens) > MAX_SPENT_TOKENS:
+            self.spent_tokens.popitem(last=False)
+
+    def _waiting_task(self, task_token: str) -> ExecutionRecord:
+        record = self.task_tokens.get(task_token)
+        if record is not None and record.driver is not None:
+            return record
+        if not _TASK_TOKEN.match(task_token):
+            raise ServiceError("InvalidToken", "Invalid Token: 'Invalid token'")
+        if task_token in self.spent_tokens:
+            raise ServiceError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+        raise ServiceError("TaskDoesNotExist", "Task Does Not Exist: 'Provided task does not exist'")
+
+    async def send_task_success(self, req: dict[str, Any]) -> dict[str, Any]:
+        check_fields(req, _SEND_SUCCESS)
+        output = req["output"]
+        _check_payload(output, "output")
+        try:
+            orjson.loads(output)
+        except orjson.JSONDecodeError as exc:
+            raise ServiceError("InvalidOutput", f"Invalid Output: '{exc}'") from None
+        record = self._waiting_task(req["taskToken"])
+        assert record.driver is not None
+        record.driver.send_task_success(req["taskToken"], output_json=output)
+        return {}
+
+    async def send_task_failure(self, req: dict[str, Any]) -> dict[str, Any]:
+        check_fields(req, _SEND_FAILURE)
+        record = self._waiting_task(req["taskToken"])
+        assert record.driver is not None
+        record.driver.send_task_failure(req["taskToken"], req.get("error"), req.get("cause"))
+        return {}
+
+    async def send_task_heartbeat(self, req: dict[str, Any]) -> dict[str, Any]:
+        check_fields(req, _SEND_HEARTBEAT)
+        record = self._waiting_task(req["taskToken"])
+        assert record.driver is not None
+        record.driver.send_task_heartbeat(req["taskToken"])
+        return {}
 
     async def start_sync_execution(self, req: dict[str, Any]) -> dict[str, Any]:
         record = self._begin(req, sync=True)
@@ -727,6 +787,10 @@ _START = Shape(
         "includedData": Field(str, choices=("ALL_DATA", "METADATA_ONLY")),
     }
 )
+_TOKEN = Field(str, required=True, min=1, max=2048)
+_SEND_SUCCESS = Shape({"taskToken": _TOKEN, "output": Field(str, required=True)})
+_SEND_FAILURE = Shape({"taskToken": _TOKEN, "error": Field(str, max=256), "cause": Field(str, max=32768)})
+_SEND_HEARTBEAT = Shape({"taskToken": _TOKEN})
 _STOP = Shape({"executionArn": _ARN, "error": Field(str, max=256), "cause": Field(str, max=32768)})
 _LIST_EXECUTIONS = Shape(
     {
@@ -764,4 +828,7 @@ ACTIONS: dict[str, Action] = {
     "DescribeExecution": Service.describe_execution,
     "ListExecutions": Service.list_executions,
     "GetExecutionHistory": Service.get_execution_history,
+    "SendTaskSuccess": Service.send_task_success,
+    "SendTaskFailure": Service.send_task_failure,
+    "SendTaskHeartbeat": Service.send_task_heartbeat,
 }

@@ -36,10 +36,20 @@ def _failure(error: ServiceError) -> web.Response:
     return _answer(error_body(error), error.status)
 
 
-# Actions about one execution: a worker that does not hold it asks its siblings (see peers.py).
+# Actions about one execution or task token: a worker that does not hold it asks its siblings (see
+# peers.py), when its own answer is one of these.
 _EXECUTION_SCOPED = frozenset(
-    ("DescribeExecution", "StopExecution", "GetExecutionHistory", "DescribeStateMachineForExecution")
+    (
+        "DescribeExecution",
+        "StopExecution",
+        "GetExecutionHistory",
+        "DescribeStateMachineForExecution",
+        "SendTaskSuccess",
+        "SendTaskFailure",
+        "SendTaskHeartbeat",
+    )
 )
+_NOT_HERE = frozenset(("ExecutionDoesNotExist", "TaskDoesNotExist", "TaskTimedOut"))
 
 
 async def dispatch(service: Service, target: str, body: bytes) -> tuple[int, bytes, str | None]:
@@ -73,11 +83,7 @@ async def _handle(request: web.Request) -> web.Response:
         )
         return _answer(error_body(too_large), too_large.status)
     status, payload, error = await dispatch(service, target, body)
-    if (
-        error == "ExecutionDoesNotExist"
-        and service.peers is not None
-        and target[len(TARGET_PREFIX) :] in _EXECUTION_SCOPED
-    ):
+    if error in _NOT_HERE and service.peers is not None and target[len(TARGET_PREFIX) :] in _EXECUTION_SCOPED:
         found = await service.peers.find(target, body)
         if found is not None:
             status, payload = found

@@ -21,6 +21,8 @@ __all__ = ["Peers", "peer_app", "socket_path"]
 FORWARD_PATH = "/forward"
 EXECUTIONS_PATH = "/executions"
 _TIMEOUT = ClientTimeout(total=30.0)
+# Answers that mean "not this worker's": the next sibling is asked.
+_NOT_HERE = (b"ExecutionDoesNotExist", b"TaskDoesNotExist", b"TaskTimedOut")
 
 
 def socket_path(directory: str | Path, index: int) -> Path:
@@ -51,13 +53,13 @@ class Peers:
             return None  # that worker is restarting or gone: it holds nothing now
 
     async def find(self, target: str, body: bytes) -> tuple[int, bytes] | None:
-        """The first sibling's answer that is not ExecutionDoesNotExist, or None."""
+        """The first sibling's answer that is not a "not here" error, or None."""
         for path in self.sockets:
             answer = await self._post(path, FORWARD_PATH, body, target)
             if answer is None:
                 continue
             status, payload = answer
-            if status == 200 or b"ExecutionDoesNotExist" not in payload[:64]:
+            if status == 200 or not any(name in payload[:64] for name in _NOT_HERE):
                 return answer
         return None
 

@@ -22,6 +22,8 @@ pub struct StateInfo<'a> {
     pub retry_count: u32,
     /// `$$.Map.Item` while a Map state computes an iteration's input.
     pub map_item: Option<(usize, &'a Value)>,
+    /// `$$.Task.Token` in a `.waitForTaskToken` Task.
+    pub task_token: Option<&'a str>,
 }
 
 fn obj(pairs: Vec<(&str, Value)>) -> Value {
@@ -62,6 +64,9 @@ pub fn build(exec: &ExecContext, input: &Value, state: &StateInfo) -> Value {
             ]),
         ),
     ];
+    if let Some(token) = state.task_token {
+        top.push(("Task", obj(vec![("Token", Value::from(token))])));
+    }
     if let Some((index, value)) = state.map_item {
         top.push((
             "Map",

@@ -54,6 +54,10 @@ pub enum Effect {
         timeout_seconds: Option<f64>,
         heartbeat_seconds: Option<f64>,
         state_name: String,
+        /// For a `.waitForTaskToken` resource, the token (`$$.Task.Token`) whose return completes
+        /// the task: the driver reports the call's response with `submitted`, then the token's
+        /// outcome with `complete` or `fail`.
+        task_token: Option<String>,
     },
     /// Report `wake(token)` after this many seconds.
     Sleep { token: u64, seconds: f64 },
@@ -69,6 +73,8 @@ enum Outcome {
     Success(Value),
     Failure(Failure),
     Wake,
+    /// A `.waitForTaskToken` task's call went out (with this response): it goes on waiting.
+    Submitted(Value),
 }
 
 /// What a frame is waiting for.
@@ -124,6 +130,8 @@ struct Frame {
     bound: Bound,
     entered_event: u64,
     entered_ms: i64,
+    /// The `$$.Task.Token` of the `.waitForTaskToken` Task being entered or waited for.
+    task_token: Option<String>,
     retry_counts: Vec<u32>,
     retry_total: u32,
     parent: Option<(usize, usize)>,
@@ -184,6 +192,9 @@ enum After {
     /// The last event recorded; the event then becomes the frame's last.
     LastInFrame(usize),
 }
+
+/// The resource suffix of a Task that waits for its task token to come back.
+const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 
 /// A result or state output over AWS's 256 KiB payload limit.
 fn data_limit_exceeded(state: &State) -> Failure {
@@ -332,6 +343,12 @@ impl Execution {
             .push((token, Outcome::Failure(Failure::plain(error, cause))));
     }
 
+    /// Reports that a `.waitForTaskToken` task's call went out (its response, for the history);
+    /// the task goes on waiting for `complete` or `fail`.
+    pub fn submitted(&mut self, token: u64, response: Value) {
+        self.inbox.push((token, Outcome::Submitted(response)));
+    }
+
     /// Reports that a sleep is over.
     pub fn wake(&mut self, token: u64) {
         self.inbox.push((token, Outcome::Wake));
@@ -410,6 +427,7 @@ impl Execution {
             input,
             entered_event: 0,
             entered_ms: 0,
+            task_token: None,
             retry_counts: Vec::new(),
             retry_total: 0,
             parent,
@@ -441,12 +459,26 @@ impl Execution {
         t
     }
 
+    /// A fresh `$$.Task.Token`: opaque text, as AWS's are (base64 of random bytes).
+    fn new_task_token(&mut self) -> String {
+        use base64::Engine;
+        let mut bytes = [0u8; 48];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        }
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
     fn event(&mut self) -> u64 {
         self.event_id += 1;
         self.event_id
     }
 
     fn deliver(&mut self, token: u64, outcome: Outcome) {
+        if let Outcome::Submitted(response) = outcome {
+            self.task_submitted(token, response);
+            return;
+        }
         let Some(fid) = self.tokens.remove(&token) else {
             return; // a cancelled or unknown token: its result is not wanted
         };
@@ -466,6 +498,27 @@ impl Execution {
         };
         frame.resume = Some(resume);
         self.runnable.push_back(fid);
+    }
+
+    fn task_submitted(&mut self, token: u64, response: Value) {
+        let Some(&fid) = self.tokens.get(&token) else {
+            return;
+        };
+        if !matches!(self.frames.get(fid), Some(Some(Frame { waiting: Waiting::Task { .. }, .. }))) {
+            return;
+        }
+        let ev = self.event(); // TaskSubmitted
+        if self.history.is_some() {
+            if let Some((program, machine, state)) = self.state_of(fid) {
+                if let Kind::Task { resource, .. } = &program.machines[machine].states[state].kind {
+                    let kind = EventKind::TaskSubmitted {
+                        resource: resource.clone(),
+                        output: to_text(&response),
+                    };
+                    self.record(ev, After::Frame(fid), kind);
+                }
+            }
+        }
     }
 
     /// Runs one frame until it blocks, finishes or the budget runs out.
@@ -503,6 +556,7 @@ impl Execution {
                     let Some(frame) = self.frame(fid) else { return };
                     frame.state = next;
                     frame.input = output;
+                    frame.task_token = None;
                     frame.retry_counts.clear();
                     frame.retry_total = 0;
                     frame.resume = Some(Resume::Enter);
@@ -601,10 +655,8 @@ impl Execution {
         if !state.uses_context {
             return Value::Null;
         }
-        let (entered_ms, retry_count) = self
-            .frames
-            .get(fid)
-            .and_then(Option::as_ref)
+        let frame = self.frames.get(fid).and_then(Option::as_ref);
+        let (entered_ms, retry_count) = frame
             .map(|f| (f.entered_ms, f.retry_total))
             .unwrap_or_default();
         context::build(
@@ -615,6 +667,7 @@ impl Execution {
                 entered_time: timestamp::format_millis(entered_ms),
                 retry_count,
                 map_item,
+                task_token: frame.and_then(|f| f.task_token.as_deref()),
             },
         )
     }
@@ -644,6 +697,12 @@ impl Execution {
     /// catch, ResultPath).
     fn enter(&mut self, fid: usize, state: &State) -> Result<Step, Failure> {
         let raw = self.take_input(fid);
+        if matches!(&state.kind, Kind::Task { resource, .. } if resource.ends_with(WAIT_FOR_TASK_TOKEN)) {
+            let token = self.new_task_token();
+            if let Some(f) = self.frame(fid) {
+                f.task_token = Some(token);
+            }
+        }
         let context = self.context_for(fid, state, None);
         match self.enter_inner(fid, state, &raw, &context) {
             Ok(Entered::Result(result)) => {
@@ -750,6 +809,7 @@ impl Execution {
                 let timeout_seconds = timeout.map(|x| x as f64);
                 let heartbeat_seconds = heartbeat.map(|x| x as f64);
                 let token = self.token(fid);
+                let task_token = self.frame(fid).and_then(|f| f.task_token.clone());
                 self.effects.push(Effect::Invoke {
                     token,
                     resource: resource.clone(),
@@ -757,6 +817,7 @@ impl Execution {
                     timeout_seconds,
                     heartbeat_seconds,
                     state_name: state.name.clone(),
+                    task_token,
                 });
                 if let Some(f) = self.frame(fid) {
                     f.waiting = Waiting::Task { token };

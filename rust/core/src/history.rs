@@ -64,6 +64,12 @@ pub enum EventKind {
     TaskStarted {
         resource: String,
     },
+    /// TaskSubmitted: a `.waitForTaskToken` task's call went out; the task now waits for its
+    /// token to come back.
+    TaskSubmitted {
+        resource: String,
+        output: String,
+    },
     /// TaskSucceeded, or LambdaFunctionSucceeded.
     TaskSucceeded {
         resource: String,
@@ -302,6 +308,12 @@ impl Writer {
                 self.field_str(f, "resourceType", rtype);
                 self.field_str(f, "resource", rname);
             }
+            EventKind::TaskSubmitted { resource, output } => {
+                let (rtype, rname) = resource_parts(resource);
+                self.field_str(f, "resourceType", rtype);
+                self.field_str(f, "resource", rname);
+                self.payload(f, "output", output, Some("outputDetails"));
+            }
             EventKind::TaskSucceeded { resource, output } => {
                 if !is_lambda_function(resource) {
                     let (rtype, rname) = resource_parts(resource);
@@ -383,6 +395,7 @@ fn names(kind: &EventKind) -> (String, Option<String>) {
         ),
         EventKind::TaskScheduled { resource, .. } => task(resource, "Scheduled"),
         EventKind::TaskStarted { resource } => task(resource, "Started"),
+        EventKind::TaskSubmitted { .. } => fixed("TaskSubmitted", Some("taskSubmittedEventDetails")),
         EventKind::TaskSucceeded { resource, .. } => task(resource, "Succeeded"),
         EventKind::TaskFailed {
             resource, error, ..

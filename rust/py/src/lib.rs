@@ -326,6 +326,7 @@ impl Execution {
                     timeout_seconds,
                     heartbeat_seconds,
                     state_name,
+                    task_token,
                 } => PyTuple::new(
                     py,
                     [
@@ -336,6 +337,7 @@ impl Execution {
                         timeout_seconds.into_pyobject(py)?.into_any(),
                         heartbeat_seconds.into_pyobject(py)?.into_any(),
                         PyString::new(py, &state_name).into_any(),
+                        task_token.into_pyobject(py)?.into_any(),
                     ],
                 )?,
                 core::Effect::Sleep { token, seconds } => PyTuple::new(
@@ -365,6 +367,14 @@ impl Execution {
     fn complete(&mut self, token: u64, result: &Bound<'_, PyAny>) -> PyResult<()> {
         let v = from_py(result, 0)?;
         self.inner.complete(token, v);
+        Ok(())
+    }
+
+    /// Reports that a `.waitForTaskToken` task's call went out, with its response (for the
+    /// history); the task goes on waiting for its token.
+    fn submitted(&mut self, token: u64, response: &Bound<'_, PyAny>) -> PyResult<()> {
+        let v = from_py(response, 0)?;
+        self.inner.submitted(token, v);
         Ok(())
     }
 
