@@ -736,8 +736,7 @@ class Driver:
         succeeded = ex.status == "SUCCEEDED"
         return Result(
             status=ex.status,
-            output=ex.output if succeeded else None,
-            output_json=ex.output_json if succeeded else None,
+            core=ex if succeeded else None,
             error=ex.error,
             cause=ex.cause,
             transitions=ex.transitions,

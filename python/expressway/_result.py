@@ -2,30 +2,79 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Result"]
 
+_UNSET: Any = object()
 
-@dataclass(frozen=True, slots=True)
+
 class Result:
     """What an execution ended with.
 
     ``status`` is ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT`` or ``ABORTED``. ``output`` (a parsed JSON value)
     and ``output_json`` (its JSON text) are set only when the execution succeeded; ``error`` and ``cause``
     only when it did not. ``duration`` is in seconds, ``transitions`` counts the state transitions taken.
+    The output is made into Python values, or into JSON text, when first asked for (each costs time in
+    proportion to its size, and most callers want only one of them).
     """
 
-    status: str
-    output: Any
-    output_json: str | None
-    error: str | None
-    cause: str | None
-    transitions: int
-    duration: float
-    name: str
-    execution_arn: str
+    __slots__ = (
+        "_core",
+        "_output",
+        "_output_json",
+        "cause",
+        "duration",
+        "error",
+        "execution_arn",
+        "name",
+        "status",
+        "transitions",
+    )
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        error: str | None,
+        cause: str | None,
+        transitions: int,
+        duration: float,
+        name: str,
+        execution_arn: str,
+        core: Any = None,
+        output: Any = _UNSET,
+        output_json: str | Any | None = _UNSET,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.cause = cause
+        self.transitions = transitions
+        self.duration = duration
+        self.name = name
+        self.execution_arn = execution_arn
+        # The core execution the output comes from, until both forms of it have been made.
+        self._core = core if status == "SUCCEEDED" else None
+        self._output = output if self._core is not None or output is not _UNSET else None
+        self._output_json = output_json if self._core is not None or output_json is not _UNSET else None
+
+    @property
+    def output(self) -> Any:
+        if self._output is _UNSET:
+            self._output = self._core.output
+            self._release()
+        return self._output
+
+    @property
+    def output_json(self) -> str | None:
+        if self._output_json is _UNSET:
+            self._output_json = self._core.output_json
+            self._release()
+        return self._output_json
+
+    def _release(self) -> None:
+        if self._output is not _UNSET and self._output_json is not _UNSET:
+            self._core = None
 
     @property
     def succeeded(self) -> bool:
@@ -34,3 +83,18 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """``status``, ``output``, ``error`` and ``cause`` as a JSON-ready dict."""
         return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        fields = ("status", "output", "error", "cause", "transitions", "duration", "name", "execution_arn")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(status={self.status!r}, output={self.output!r}, error={self.error!r}, "
+            f"cause={self.cause!r}, transitions={self.transitions}, duration={self.duration:.6f}, "
+            f"name={self.name!r})"
+        )
