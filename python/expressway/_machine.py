@@ -104,11 +104,22 @@ class StateMachine:
         self.name = check_name(name, "state machine") if name is not None else "expressway"
         self.arn = state_machine_arn(self.name)
         self.definition = _definition_text(definition)
+        self._last_router: tuple[Any, Any, Router] | None = None
         try:
             self._program = _core.Program(self.definition, self.type)
         except _core.DefinitionError as exc:
             message, code, diagnostics = exc.args
             raise InvalidDefinition(message, code, diagnostics) from None
+
+    def _router(self, tasks: Mapping[str, Handler] | None) -> Router:
+        """A Router for ``tasks``: the last one again when ``tasks`` is the same mapping with the same
+        contents (as in a loop of runs), so its lookups are not redone for every execution."""
+        cached = self._last_router
+        if cached is not None and cached[0] is tasks and cached[1] == tasks:
+            return cached[2]
+        router = Router(tasks)
+        self._last_router = (tasks, dict(tasks) if tasks is not None else None, router)
+        return router
 
     @property
     def start_at(self) -> str:
@@ -138,7 +149,7 @@ class StateMachine:
         if max_duration <= 0:
             raise ValueError("max_duration must be > 0")
         if router is None:
-            router = Router(tasks)
+            router = self._router(tasks)
         clock = clock or _wall_clock_ms
         execution_name = check_name(name, "execution") if name is not None else new_uuid()
         arn = execution_arn(self.name, execution_name, self.type)
