@@ -628,15 +628,17 @@ class Driver:
         self._stop_request = (error, cause)
         self._wake_up()
 
-    def drive_sync(self) -> bool:
-        """Drive without an event loop as far as possible; True when the execution is over."""
+    def drive_sync(self, *, until_yield: bool = False) -> bool:
+        """Drive without an event loop as far as possible; True when the execution is over. With
+        ``until_yield``, also stop where the core hands control back after many transitions (on a
+        shared event loop, other executions must get their turn: ``drive`` carries on)."""
         while True:
             step = self._pump()
             if step == _DONE:
                 self._finish()
                 self._discard_parked()
                 return True
-            if step == _WAIT:
+            if step == _WAIT or (until_yield and step == _YIELD):
                 return False
 
     async def drive(self) -> None:

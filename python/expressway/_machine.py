@@ -237,7 +237,10 @@ class StateMachine:
         every handler still running, and re-raises ``CancelledError``.
         """
         driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
-        await driver.drive()
+        # As far as it goes without waiting, the execution runs here and now (no task, no timer);
+        # drive() takes over at the first wait or yield.
+        if not driver.drive_sync(until_yield=True):
+            await driver.drive()
         return driver.result()
 
     def start(
