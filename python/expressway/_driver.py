@@ -24,7 +24,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ._resources import Router, exception_outcome, marshal_error_outcome
+from ._resources import Route, Router, exception_outcome, marshal_error_outcome
 from ._result import Result
 
 __all__ = ["Driver", "TaskContext", "VirtualClock"]
@@ -306,6 +306,23 @@ class Driver:
 
     # ---------------------------------------------------------------- effects
 
+    def _call(
+        self,
+        route: Route,
+        token: int,
+        state: str,
+        resource: str,
+        timeout_s: float | None,
+        heartbeat_s: float | None,
+        task_token: str | None = None,
+    ) -> Any:
+        """Calls the route's handler, with a TaskContext when it takes one."""
+        assert route.handler is not None
+        if route.wants_context:
+            context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s, task_token)
+            return route.handler(route.argument, context=context)
+        return route.handler(route.argument)
+
     def _invoke(
         self,
         token: int,
@@ -325,11 +342,7 @@ class Driver:
         if heartbeat_s is not None:
             self._beats[token] = started
         try:
-            if route.wants_context:
-                context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s)
-                value = handler(route.argument, context=context)
-            else:
-                value = handler(route.argument)
+            value = self._call(route, token, state, resource, timeout_s, heartbeat_s)
         except Exception as exc:  # noqa: BLE001 - any handler error fails the task
             self._beats.pop(token, None)
             self._fail(token, *exception_outcome(exc))
@@ -471,11 +484,7 @@ class Driver:
             return
         self._calling[token] = []
         try:
-            if route.wants_context:
-                context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s, task_token)
-                value = handler(route.argument, context=context)
-            else:
-                value = handler(route.argument)
+            value = self._call(route, token, state, resource, timeout_s, heartbeat_s, task_token)
         except Exception as exc:  # noqa: BLE001 - the call failed: so does the task
             self._calling.pop(token, None)
             self._end_callback(token, task_token)

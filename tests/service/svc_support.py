@@ -132,3 +132,27 @@ def make_client(port: int) -> Any:
         aws_secret_access_key="testing",
         config=botocore.config.Config(inject_host_prefix=False, retries={"max_attempts": 0}),
     )
+
+
+BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:Block"
+
+
+class Blocker:
+    """An async handler that waits until cancelled; ``entered`` is set once a call is under way."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.calls = 0
+
+    async def __call__(self, event: Any) -> Any:
+        self.calls += 1
+        self.entered.set()
+        await asyncio.sleep(60)
+        return event
+
+
+def create(sfn: Any, name: str, definition: str = PASS, type: str = "EXPRESS", **extra: Any) -> str:
+    """Creates a state machine and returns its ARN."""
+    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=type, **extra)[
+        "stateMachineArn"
+    ]

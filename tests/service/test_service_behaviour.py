@@ -11,33 +11,16 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from svc_support import PASS, ROLE, make_client, task_definition
+from svc_support import BLOCK, PASS, Blocker, create, make_client, task_definition
 
 from expressway.service import ServiceOptions
 
-BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:Block"
 SLOW = "arn:aws:lambda:us-east-1:123456789012:function:Slow"
-
-
-class Blocker:
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-
-    async def __call__(self, event: Any) -> Any:
-        self.entered.set()
-        await asyncio.sleep(60)
-        return event
 
 
 async def slow(event: Any) -> Any:
     await asyncio.sleep(0.05)
     return event
-
-
-def create(sfn: Any, name: str, definition: str = PASS, type: str = "EXPRESS") -> str:
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=type)[
-        "stateMachineArn"
-    ]
 
 
 def test_stop_a_synchronous_execution(server_factory: Any) -> None:

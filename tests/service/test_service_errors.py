@@ -3,20 +3,17 @@ request)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from svc_support import PASS, ROLE, task_definition
+from svc_support import BLOCK, PASS, ROLE, Blocker, create, task_definition
 
 from expressway.service import ServiceOptions
 
 MACHINE_PREFIX = "arn:aws:states:us-east-1:123456789012:stateMachine:"
-BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:Block"
 
 
 def error_of(call: Any) -> tuple[str, str]:
@@ -25,22 +22,6 @@ def error_of(call: Any) -> tuple[str, str]:
     error = exc.value.response["Error"]
     assert 400 <= exc.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
     return error["Code"], error["Message"]
-
-
-class Blocker:
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-
-    async def __call__(self, event: Any) -> Any:
-        self.entered.set()
-        await asyncio.sleep(60)
-        return event
-
-
-def create(sfn: Any, name: str, definition: str = PASS, type: str = "EXPRESS") -> str:
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=type)[
-        "stateMachineArn"
-    ]
 
 
 # ---------------------------------------------------------------------------------- InvalidArn

@@ -3,23 +3,20 @@ DescribeExecution, DescribeStateMachineForExecution, ListExecutions, GetExecutio
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
-import threading
 import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from svc_support import FAIL, PASS, PASS_SUCCEED, ROLE, task_definition
+from svc_support import BLOCK, FAIL, PASS, PASS_SUCCEED, ROLE, Blocker, create, task_definition
 
 from expressway.service import ServiceOptions
 
 ECHO_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Echo"
 MISSING_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Missing"
-BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:Block"
 EXPRESS_ARN = re.compile(
     r"^arn:aws:states:us-east-1:123456789012:express:(?P<machine>[^:]+):(?P<name>[^:]+):"
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -34,20 +31,6 @@ def echo(event: Any) -> Any:
     return {"echo": event}
 
 
-class Blocker:
-    """An async handler that waits until cancelled; ``entered`` is set once a call is under way."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.calls = 0
-
-    async def __call__(self, event: Any) -> Any:
-        self.calls += 1
-        self.entered.set()
-        await asyncio.sleep(60)
-        return event
-
-
 @pytest.fixture
 def blocker() -> Blocker:
     return Blocker()
@@ -58,12 +41,6 @@ def env(server_factory: Any, blocker: Blocker) -> Any:
     """A server with the Echo and Block handlers."""
     server, sfn = server_factory(tasks={ECHO_ARN: echo, BLOCK: blocker})
     return server, sfn
-
-
-def create(sfn: Any, name: str, definition: str = PASS, type: str = "EXPRESS", **extra: Any) -> str:
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=type, **extra)[
-        "stateMachineArn"
-    ]
 
 
 def wait_for_status(sfn: Any, arn: str, status: str = "SUCCEEDED", timeout: float = 10.0) -> dict[str, Any]:
