@@ -50,7 +50,7 @@ test: setup
 # Benchmarks (benches/, issue 5). moto is the same-run baseline; it goes into the venv only here.
 # wrk (Debian's package) is the load generator of benches/bench_service.py; without apt-get that
 # benchmark still checks the served output and skips the load.
-BENCH_TOOLS  := "moto[stepfunctions]>=5,<6"
+BENCH_TOOLS  := "moto[stepfunctions]>=5,<6" "jsonata-python>=0.7,<1" "jsonatapy>=2.2,<3"
 BENCH_STAMP  := $(VENV)/.bench-tools.stamp
 BENCH_REPORT := .benchmarks/report.json
 BENCH_PYTEST := $(VPY) -m pytest benches -p no:cacheprovider

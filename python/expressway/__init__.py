@@ -8,6 +8,7 @@ semantics of Express workflows.
 """
 
 from ._errors import InvalidDefinition, TaskFailed
+from ._jsonata import UNDEFINED, JsonataError, jsonata_evaluate
 from ._machine import DEFAULT_MAX_DURATION, Execution, StateMachine, TaskContext, VirtualClock, validate
 from ._registry import task
 from ._resources import Handler
@@ -15,14 +16,17 @@ from ._result import Result
 
 __all__ = [
     "DEFAULT_MAX_DURATION",
+    "UNDEFINED",
     "Execution",
     "Handler",
     "InvalidDefinition",
+    "JsonataError",
     "Result",
     "StateMachine",
     "TaskContext",
     "TaskFailed",
     "VirtualClock",
+    "jsonata_evaluate",
     "task",
     "validate",
 ]

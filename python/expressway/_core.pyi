@@ -36,3 +36,20 @@ class Execution:
     def stop(self, error: str | None = None, cause: str | None = None, now_ms: int | None = None) -> None: ...
     def time_out(self, now_ms: int | None = None) -> None: ...
     def history_json(self, include_data: bool = True) -> str: ...
+
+class JsonataError(Exception):
+    """args: (code: str, message: str)"""
+
+class JsonataExpression:
+    source: str
+    def __init__(self, expression: str) -> None: ...
+    def evaluate(
+        self,
+        data: Any,
+        has_data: bool,
+        bindings: dict[str, Any] | None,
+        undefined: Any,
+        seed: int,
+        timeout_ms: int | None = None,
+        max_depth: int | None = None,
+    ) -> Any: ...

@@ -504,7 +504,13 @@ impl Execution {
         let Some(&fid) = self.tokens.get(&token) else {
             return;
         };
-        if !matches!(self.frames.get(fid), Some(Some(Frame { waiting: Waiting::Task { .. }, .. }))) {
+        if !matches!(
+            self.frames.get(fid),
+            Some(Some(Frame {
+                waiting: Waiting::Task { .. },
+                ..
+            }))
+        ) {
             return;
         }
         let ev = self.event(); // TaskSubmitted
@@ -697,7 +703,8 @@ impl Execution {
     /// catch, ResultPath).
     fn enter(&mut self, fid: usize, state: &State) -> Result<Step, Failure> {
         let raw = self.take_input(fid);
-        if matches!(&state.kind, Kind::Task { resource, .. } if resource.ends_with(WAIT_FOR_TASK_TOKEN)) {
+        if matches!(&state.kind, Kind::Task { resource, .. } if resource.ends_with(WAIT_FOR_TASK_TOKEN))
+        {
             let token = self.new_task_token();
             if let Some(f) = self.frame(fid) {
                 f.task_token = Some(token);

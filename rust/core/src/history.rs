@@ -395,7 +395,9 @@ fn names(kind: &EventKind) -> (String, Option<String>) {
         ),
         EventKind::TaskScheduled { resource, .. } => task(resource, "Scheduled"),
         EventKind::TaskStarted { resource } => task(resource, "Started"),
-        EventKind::TaskSubmitted { .. } => fixed("TaskSubmitted", Some("taskSubmittedEventDetails")),
+        EventKind::TaskSubmitted { .. } => {
+            fixed("TaskSubmitted", Some("taskSubmittedEventDetails"))
+        }
         EventKind::TaskSucceeded { resource, .. } => task(resource, "Succeeded"),
         EventKind::TaskFailed {
             resource, error, ..

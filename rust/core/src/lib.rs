@@ -13,6 +13,7 @@ pub mod errors;
 pub mod execution;
 pub mod history;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod path;
 pub mod payload;
 pub mod rng;

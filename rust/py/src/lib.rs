@@ -460,5 +460,100 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_class::<Program>()?;
     m.add_class::<Execution>()?;
+    jsonata_module(m)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSONata (python/expressway/_jsonata.py is the public face)
+
+create_exception!(
+    _core,
+    JsonataError,
+    PyException,
+    "A JSONata compile or evaluation error: args are (code, message)."
+);
+
+fn jsonata_error(e: core::jsonata::Error) -> PyErr {
+    JsonataError::new_err((e.code, e.message))
+}
+
+/// A parsed JSONata expression.
+#[pyclass(frozen, module = "expressway._core")]
+struct JsonataExpression {
+    inner: Arc<core::jsonata::Expression>,
+}
+
+#[pymethods]
+impl JsonataExpression {
+    #[new]
+    fn new(expression: &str) -> PyResult<JsonataExpression> {
+        let inner = core::jsonata::Expression::compile(expression).map_err(jsonata_error)?;
+        Ok(JsonataExpression {
+            inner: Arc::new(inner),
+        })
+    }
+
+    #[getter]
+    fn source(&self) -> &str {
+        self.inner.source()
+    }
+
+    /// Evaluate against `data` (ignored unless `has_data`); `undefined` is returned when the
+    /// expression yields nothing. `seed` seeds `$random()` and `$uuid()`.
+    #[pyo3(signature = (data, has_data, bindings, undefined, seed, timeout_ms = None, max_depth = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        has_data: bool,
+        bindings: Option<&Bound<'py, PyDict>>,
+        undefined: Bound<'py, PyAny>,
+        seed: u64,
+        timeout_ms: Option<u64>,
+        max_depth: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let input = if has_data {
+            Some(from_py(data, 0)?)
+        } else {
+            None
+        };
+        let mut vars: Vec<(String, Value)> = Vec::new();
+        if let Some(b) = bindings {
+            for (k, v) in b.iter() {
+                let name: String = k.extract().map_err(|_| {
+                    PyTypeError::new_err("jsonata bindings: variable names must be strings")
+                })?;
+                vars.push((name, from_py(&v, 0)?));
+            }
+        }
+        let limits = core::jsonata::Limits {
+            timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
+            max_depth,
+        };
+        let expr = Arc::clone(&self.inner);
+        let outcome = py.detach(move || {
+            let mut scope = core::jsonata::Bindings::new();
+            for (name, value) in &vars {
+                scope.bind(name.clone(), value);
+            }
+            let mut rng = core::rng::Rng::new(seed);
+            let mut env = core::jsonata::Env {
+                rng: &mut rng,
+                limits,
+            };
+            expr.evaluate(input.as_ref(), &scope, &mut env)
+        });
+        match outcome.map_err(jsonata_error)? {
+            Some(v) => to_py(py, &v),
+            None => Ok(undefined),
+        }
+    }
+}
+
+fn jsonata_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("JsonataError", m.py().get_type::<JsonataError>())?;
+    m.add_class::<JsonataExpression>()?;
     Ok(())
 }

@@ -1,0 +1,737 @@
+//! JSONata 2.0 expressions, as AWS Step Functions evaluates them.
+//!
+//! The language itself comes from the `jsonata-core` crate (its parser and tree-walking
+//! evaluator); this module is the engine's side of it:
+//!
+//! - [`Expression`]: parsed once (when a definition is compiled), evaluated many times. It is
+//!   `Send + Sync`, so it can live inside a [`Program`](crate::Program).
+//! - Values in and out are the engine's serde_json [`Value`]s; "no value" (JSONata's
+//!   `undefined`) is `None`.
+//! - Evaluation is bounded ([`Limits`]: a nesting-depth limit and a time limit, both reported as
+//!   `U1001`), and never panics on user input: a panic inside the third-party evaluator is caught
+//!   and reported as an error.
+//! - AWS's additions are available: `$partition`, `$range`, `$hash`, `$random` (with an optional
+//!   seed), `$uuid` and `$parse`. `$random()` and `$uuid()` draw from the engine's seeded
+//!   [`Rng`], so executions replay exactly. `$eval` is not available, as in AWS.
+//!
+//! Every failure is an [`Error`] with the JSONata error code (`T2001`, `D3001`, `S0202`, ...).
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use jsonata_core::ast::AstNode;
+use jsonata_core::evaluator::{
+    error_code_prefix, Context, Evaluator, EvaluatorError, EvaluatorOptions,
+};
+use jsonata_core::parser::{self, ParserError};
+use jsonata_core::value::{JArray, JMap, JValue};
+use serde_json::{Map, Number, Value};
+
+use crate::rng::Rng;
+
+/// The code of a runaway evaluation: too deep, or too long.
+pub const CODE_LIMIT: &str = "U1001";
+/// The code of an AWS function given a value it cannot work with (a bad algorithm name, a
+/// chunk size of 0, text that is not JSON, ...). Argument type errors are `T0410`, as for the
+/// built-in functions.
+pub const CODE_AWS_FUNCTION: &str = "D3137";
+
+/// A JSONata compile-time or evaluation error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The JSONata error code: `S0xxx` (syntax), `T0xxx`/`T1xxx`/`T2xxx` (type), `D1xxx`-`D3xxx`
+    /// (evaluation), `U1001` (a limit was reached).
+    pub code: String,
+    /// The message, without the code in front.
+    pub message: String,
+}
+
+impl Error {
+    fn new(code: &str, message: impl Into<String>) -> Error {
+        Error {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Split `"T2001: The left side ..."` into code and message; `fallback` when there is no
+    /// code in front. Some of the evaluator's messages carry the code after a prefix
+    /// ("Signature validation failed: T0410: ..."): the first code found counts.
+    fn from_message(text: &str, fallback: &str) -> Error {
+        let found = text
+            .char_indices()
+            .filter(|&(i, _)| i == 0 || text.as_bytes()[i - 1] == b' ')
+            .find_map(|(i, _)| error_code_prefix(&text[i..]).map(|code| (i, code)));
+        match found {
+            Some((i, code)) => Error::new(code, text[i + code.len() + 1..].trim_start()),
+            None => Error::new(fallback, text),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Bounds on one evaluation. Reaching either is error `U1001`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for the evaluation, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Nesting depth of evaluation (function calls and sub-expressions); `None` leaves the
+    /// evaluator's own bound (about 10,000 non-tail recursive calls).
+    pub max_depth: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout_ms: Some(10_000),
+            max_depth: None,
+        }
+    }
+}
+
+/// What an evaluation may draw on besides its input: the random source of `$random()` and
+/// `$uuid()`, and its limits.
+pub struct Env<'a> {
+    pub rng: &'a mut Rng,
+    pub limits: Limits,
+}
+
+/// A value converted once to the evaluator's representation, to be given to several
+/// evaluations (the state input that a state's expressions all read) without converting it
+/// again each time. Not `Send`: make it where it is used.
+#[derive(Clone)]
+pub struct Prepared(JValue);
+
+impl Prepared {
+    pub fn new(value: &Value) -> Prepared {
+        Prepared(to_jvalue(value))
+    }
+}
+
+/// The variables of an evaluation (`$name` reads `name`).
+#[derive(Clone, Default)]
+pub struct Bindings {
+    vars: Vec<(String, JValue)>,
+}
+
+impl Bindings {
+    pub fn new() -> Bindings {
+        Bindings::default()
+    }
+
+    pub fn bind(&mut self, name: impl Into<String>, value: &Value) {
+        self.vars.push((name.into(), to_jvalue(value)));
+    }
+
+    pub fn bind_prepared(&mut self, name: impl Into<String>, value: &Prepared) {
+        self.vars.push((name.into(), value.0.clone()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+}
+
+/// AWS's functions, as flags of the ones an expression mentions (only those are installed
+/// for its evaluations).
+const AWS_FUNCTIONS: [(&str, u8); 7] = [
+    ("partition", 1),
+    ("range", 2),
+    ("hash", 4),
+    ("random", 8),
+    ("uuid", 16),
+    ("parse", 32),
+    ("eval", 64),
+];
+
+/// A parsed JSONata expression.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    source: String,
+    ast: AstNode,
+    aws: u8,
+}
+
+impl Expression {
+    /// Parse `source`; a syntax error is an [`Error`] with its `S0xxx` code.
+    pub fn compile(source: &str) -> Result<Expression, Error> {
+        let ast = catch_unwind(|| parser::parse(source))
+            .map_err(|_| Error::new("S0201", "the expression could not be parsed"))?
+            .map_err(|e| parse_error(&e))?;
+        let aws = AWS_FUNCTIONS
+            .iter()
+            .filter(|(name, _)| mentions(source, name))
+            .fold(0, |acc, (_, bit)| acc | bit);
+        Ok(Expression {
+            source: source.to_string(),
+            ast,
+            aws,
+        })
+    }
+
+    /// The expression's text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluate against `input` (`None`: no input, `$` is undefined). `Ok(None)` when the
+    /// expression yields nothing.
+    pub fn evaluate(
+        &self,
+        input: Option<&Value>,
+        bindings: &Bindings,
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        let input = input.map(Prepared::new);
+        self.evaluate_prepared(input.as_ref(), bindings, env)
+    }
+
+    /// [`evaluate`](Self::evaluate) with an input converted beforehand.
+    pub fn evaluate_prepared(
+        &self,
+        input: Option<&Prepared>,
+        bindings: &Bindings,
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        let data = input.map_or(JValue::Undefined, |p| p.0.clone());
+        let rng = Rc::new(RefCell::new(env.rng.clone()));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.run(&data, bindings, env.limits, &rng)
+        }));
+        // Whatever happened, the draws made count: the next evaluation goes on from there.
+        *env.rng = rng.borrow().clone();
+        match outcome {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                "D1001",
+                "the expression could not be evaluated (internal evaluator failure)",
+            )),
+        }
+    }
+
+    fn run(
+        &self,
+        data: &JValue,
+        bindings: &Bindings,
+        limits: Limits,
+        rng: &Rc<RefCell<Rng>>,
+    ) -> Result<Option<Value>, Error> {
+        let mut context = Context::new();
+        for (name, value) in &bindings.vars {
+            context.bind(name.clone(), value.clone());
+        }
+        let options = EvaluatorOptions {
+            timeout_ms: limits.timeout_ms,
+            max_stack_depth: limits.max_depth,
+            ..EvaluatorOptions::default()
+        };
+        let mut ev = Evaluator::with_options(context, options);
+        if self.aws != 0 {
+            install_aws_functions(&mut ev, self.aws, rng).map_err(|e| eval_error(&e))?;
+        }
+        let result = ev.evaluate(&self.ast, data).map_err(|e| eval_error(&e))?;
+        from_jvalue(&result)
+    }
+}
+
+/// Whether `source` mentions `$name` as a whole name (a cheap, conservative test: a mention
+/// inside a string literal only costs installing the function).
+fn mentions(source: &str, name: &str) -> bool {
+    let bytes = source.as_bytes();
+    let mut from = 0;
+    while let Some(at) = source[from..].find(name) {
+        let start = from + at;
+        let end = start + name.len();
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(end).copied();
+        let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        if before == Some(b'$') && !after.is_some_and(is_ident) {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+fn parse_error(e: &ParserError) -> Error {
+    match e {
+        ParserError::UnclosedComment => Error::new("S0106", "Comment has no closing tag"),
+        ParserError::InvalidNumber(m) => Error::new("S0102", format!("Invalid number: {m}")),
+        other => Error::from_message(&other.to_string(), "S0201"),
+    }
+}
+
+fn eval_error(e: &EvaluatorError) -> Error {
+    let mut err = Error::from_message(e.message(), "D1001");
+    // The evaluator reports its own depth and time guards as D1011 / D1012; JSONata's
+    // reference implementation and AWS report a runaway evaluation as U1001.
+    if err.code == "D1011" || err.code == "D1012" {
+        err.code = CODE_LIMIT.to_string();
+    }
+    err
+}
+
+/// The engine's value as the evaluator's.
+fn to_jvalue(v: &Value) -> JValue {
+    match v {
+        Value::Null => JValue::Null,
+        Value::Bool(b) => JValue::Bool(*b),
+        Value::Number(n) => JValue::Number(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => JValue::string(s.as_str()),
+        Value::Array(items) => {
+            let flat = !items.iter().any(Value::is_array);
+            JValue::Array(JArray::new_flat(
+                items.iter().map(to_jvalue).collect(),
+                flat,
+            ))
+        }
+        Value::Object(map) => JValue::Object(Rc::new(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_jvalue(v)))
+                .collect::<JMap>(),
+        )),
+    }
+}
+
+/// A number as JSON: integral values within 2^53 as integers (`3`, not `3.0`).
+fn number(n: f64) -> Result<Value, Error> {
+    if !n.is_finite() {
+        return Err(Error::new(
+            "D1001",
+            "Number out of range: the result is not a finite number",
+        ));
+    }
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if n.fract() == 0.0 && n.abs() <= EXACT {
+        // -0.0 prints as 0, as JSON.stringify does.
+        Ok(Value::Number(Number::from(n as i64)))
+    } else {
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+}
+
+/// The evaluator's value as the engine's; `None` for undefined. Functions become `""` as
+/// JSON.stringify makes them inside a value (AWS rejects them at the top level upstream).
+fn from_jvalue(v: &JValue) -> Result<Option<Value>, Error> {
+    fn convert(v: &JValue) -> Result<Option<Value>, Error> {
+        Ok(Some(match v {
+            JValue::Undefined => return Ok(None),
+            JValue::Null => Value::Null,
+            JValue::Bool(b) => Value::Bool(*b),
+            JValue::Number(n) => number(*n)?,
+            JValue::String(s) => Value::String(s.to_string()),
+            JValue::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    // Undefined items are dropped, as JSON.stringify would make them null but
+                    // JSONata sequences never hold them.
+                    if let Some(x) = jsonata_core::value::with_stack(|| convert(item))? {
+                        out.push(x);
+                    }
+                }
+                Value::Array(out)
+            }
+            JValue::Object(_) => {
+                let mut out = Map::new();
+                if let Some(map) = v.as_object() {
+                    for (k, item) in map {
+                        if let Some(x) = jsonata_core::value::with_stack(|| convert(item))? {
+                            out.insert(k.clone(), x);
+                        }
+                    }
+                }
+                Value::Object(out)
+            }
+            JValue::Lambda(_) | JValue::Builtin { .. } | JValue::Regex { .. } => {
+                Value::String(String::new())
+            }
+        }))
+    }
+    convert(v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS's functions
+
+fn fn_error(code: &str, message: String) -> EvaluatorError {
+    EvaluatorError::EvaluationError(format!("{code}: {message}"))
+}
+
+fn type_error(func: &str, index: usize) -> EvaluatorError {
+    fn_error(
+        "T0410",
+        format!("Argument {index} of function \"{func}\" does not match function signature"),
+    )
+}
+
+fn arity_check(func: &str, args: &[JValue], min: usize, max: usize) -> Result<(), EvaluatorError> {
+    if args.len() > max {
+        return Err(type_error(func, max + 1));
+    }
+    if args.len() < min {
+        return Err(type_error(func, args.len() + 1));
+    }
+    Ok(())
+}
+
+/// An integer argument (an integral number).
+fn int_arg(func: &str, args: &[JValue], index: usize) -> Result<i64, EvaluatorError> {
+    match args.get(index) {
+        Some(JValue::Number(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(*n as i64),
+        Some(JValue::Number(_)) => Err(fn_error(
+            CODE_AWS_FUNCTION,
+            format!(
+                "Argument {} of function \"{func}\" must be an integer",
+                index + 1
+            ),
+        )),
+        _ => Err(type_error(func, index + 1)),
+    }
+}
+
+/// The items of an array argument; any other value is a one-item array (JSONata's `<a>`).
+fn array_items(v: &JValue) -> Vec<JValue> {
+    match v {
+        JValue::Array(items) => items.iter().cloned().collect(),
+        JValue::Undefined => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+/// The most items `$range` makes, as for States.ArrayRange.
+const MAX_RANGE_ITEMS: i128 = 1000;
+
+fn install_aws_functions(
+    ev: &mut Evaluator,
+    wanted: u8,
+    rng: &Rc<RefCell<Rng>>,
+) -> Result<(), EvaluatorError> {
+    if wanted & 1 != 0 {
+        // $partition(array, size): the array cut into chunks of `size` items (the last may be
+        // shorter).
+        ev.register_fn("partition", |args: &[JValue]| {
+            arity_check("partition", args, 2, 2)?;
+            if matches!(args[0], JValue::Undefined) {
+                return Ok(JValue::Undefined);
+            }
+            let items = array_items(&args[0]);
+            let size = int_arg("partition", args, 1)?;
+            if size <= 0 {
+                return Err(fn_error(
+                    CODE_AWS_FUNCTION,
+                    "The chunk size of function \"partition\" must be greater than 0".into(),
+                ));
+            }
+            let chunks = items
+                .chunks(size as usize)
+                .map(|c| JValue::array(c.to_vec()))
+                .collect();
+            Ok(JValue::array(chunks))
+        })?;
+    }
+    if wanted & 2 != 0 {
+        // $range(start, end, step): start, start+step, ... up to and including end.
+        ev.register_fn("range", |args: &[JValue]| {
+            arity_check("range", args, 3, 3)?;
+            let (start, end, step) = (
+                int_arg("range", args, 0)?,
+                int_arg("range", args, 1)?,
+                int_arg("range", args, 2)?,
+            );
+            if step == 0 {
+                return Err(fn_error(
+                    CODE_AWS_FUNCTION,
+                    "The step of function \"range\" cannot be 0".into(),
+                ));
+            }
+            let count = if (step > 0 && start > end) || (step < 0 && start < end) {
+                0
+            } else {
+                (end as i128 - start as i128) / step as i128 + 1
+            };
+            if count > MAX_RANGE_ITEMS {
+                return Err(fn_error(
+                    CODE_AWS_FUNCTION,
+                    format!("Function \"range\" cannot make more than {MAX_RANGE_ITEMS} items"),
+                ));
+            }
+            let items: Vec<JValue> = (0..count as i64)
+                .map(|i| JValue::Number((start + i * step) as f64))
+                .collect();
+            // A sequence: one item is that item (AWS gives 1 for $range(1, 9, 9)).
+            Ok(JValue::sequence(items))
+        })?;
+    }
+    if wanted & 4 != 0 {
+        // $hash(text, algorithm = 'SHA-256'): the lower-case hex digest.
+        ev.register_fn("hash", |args: &[JValue]| {
+            arity_check("hash", args, 1, 2)?;
+            let text = match &args[0] {
+                JValue::Undefined => return Ok(JValue::Undefined),
+                JValue::String(s) => s.clone(),
+                _ => return Err(type_error("hash", 1)),
+            };
+            let alg = match args.get(1) {
+                None | Some(JValue::Undefined) => "SHA-256",
+                Some(JValue::String(s)) => s,
+                Some(_) => return Err(type_error("hash", 2)),
+            };
+            hash_hex(alg, text.as_bytes())
+                .map(JValue::from)
+                .ok_or_else(|| {
+                    fn_error(
+                        CODE_AWS_FUNCTION,
+                        format!(
+                            "The algorithm '{alg}' of function \"hash\" is not one of MD5, SHA-1, \
+                             SHA-256, SHA-384, SHA-512"
+                        ),
+                    )
+                })
+        })?;
+    }
+    if wanted & 8 != 0 {
+        // $random(seed?): a number in [0, 1); the same seed gives the same number.
+        let rng = Rc::clone(rng);
+        ev.register_fn_override("random", move |args: &[JValue]| {
+            arity_check("random", args, 0, 1)?;
+            match args.first() {
+                None | Some(JValue::Undefined) => Ok(JValue::Number(rng.borrow_mut().next_f64())),
+                Some(JValue::Number(seed)) => {
+                    let seed = if seed.fract() == 0.0 && seed.abs() < 9.0e18 {
+                        *seed as i64 as u64
+                    } else {
+                        seed.to_bits()
+                    };
+                    Ok(JValue::Number(Rng::new(seed).next_f64()))
+                }
+                Some(_) => Err(type_error("random", 1)),
+            }
+        })?;
+    }
+    if wanted & 16 != 0 {
+        // $uuid(): a random version 4 UUID.
+        let rng = Rc::clone(rng);
+        ev.register_fn("uuid", move |args: &[JValue]| {
+            arity_check("uuid", args, 0, 0)?;
+            Ok(JValue::from(rng.borrow_mut().uuid_v4()))
+        })?;
+    }
+    if wanted & 32 != 0 {
+        // $parse(text): the JSON value the text holds.
+        ev.register_fn("parse", |args: &[JValue]| {
+            arity_check("parse", args, 1, 1)?;
+            let text = match &args[0] {
+                JValue::Undefined => return Ok(JValue::Undefined),
+                JValue::String(s) => s.clone(),
+                _ => return Err(type_error("parse", 1)),
+            };
+            let value: Value = serde_json::from_str(&text).map_err(|e| {
+                fn_error(
+                    CODE_AWS_FUNCTION,
+                    format!("The argument of function \"parse\" is not JSON text: {e}"),
+                )
+            })?;
+            Ok(to_jvalue(&value))
+        })?;
+    }
+    if wanted & 64 != 0 {
+        // AWS does not offer $eval ($parse reads JSON text).
+        ev.register_fn_override("eval", |_: &[JValue]| {
+            Err(fn_error(
+                "T1006",
+                "Attempted to invoke a non-function: $eval is not supported".into(),
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn hash_hex(alg: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    let bytes: Vec<u8> = match alg {
+        "MD5" => md5::Md5::digest(data).to_vec(),
+        "SHA-1" => sha1::Sha1::digest(data).to_vec(),
+        "SHA-256" => sha2::Sha256::digest(data).to_vec(),
+        "SHA-384" => sha2::Sha384::digest(data).to_vec(),
+        "SHA-512" => sha2::Sha512::digest(data).to_vec(),
+        _ => return None,
+    };
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(expr: &str, input: Option<Value>) -> Result<Option<Value>, Error> {
+        let mut rng = Rng::new(1);
+        let mut env = Env {
+            rng: &mut rng,
+            limits: Limits::default(),
+        };
+        Expression::compile(expr)?.evaluate(input.as_ref(), &Bindings::new(), &mut env)
+    }
+
+    #[test]
+    fn compiled_expression_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Expression>();
+    }
+
+    #[test]
+    fn paths_numbers_and_undefined() {
+        let doc = json!({"a": {"b": [1, 2.5, 3]}, "n": null});
+        assert_eq!(
+            eval("a.b", Some(doc.clone())).unwrap(),
+            Some(json!([1, 2.5, 3]))
+        );
+        assert_eq!(
+            eval("$sum(a.b)", Some(doc.clone())).unwrap(),
+            Some(json!(6.5))
+        );
+        assert_eq!(
+            eval("a.b[0] + 1", Some(doc.clone())).unwrap(),
+            Some(json!(2))
+        );
+        assert_eq!(eval("nothing", Some(doc.clone())).unwrap(), None);
+        assert_eq!(eval("n", Some(doc)).unwrap(), Some(Value::Null));
+        assert_eq!(eval("$", None).unwrap(), None);
+        assert_eq!(eval("$", Some(Value::Null)).unwrap(), Some(Value::Null));
+    }
+
+    #[test]
+    fn bindings() {
+        let mut b = Bindings::new();
+        b.bind("x", &json!({"y": 41}));
+        let mut rng = Rng::new(1);
+        let mut env = Env {
+            rng: &mut rng,
+            limits: Limits::default(),
+        };
+        let e = Expression::compile("$x.y + 1").unwrap();
+        assert_eq!(e.evaluate(None, &b, &mut env).unwrap(), Some(json!(42)));
+    }
+
+    #[test]
+    fn error_codes() {
+        assert_eq!(eval("1 +", None).unwrap_err().code, "S0207");
+        assert_eq!(eval("'a' + 1", None).unwrap_err().code, "T2001");
+        assert_eq!(eval("/* open", None).unwrap_err().code, "S0106");
+        assert_eq!(eval("$string(1/0)", None).unwrap_err().code, "D3001");
+        assert_eq!(eval("1/0", None).unwrap_err().code, "D1001");
+    }
+
+    #[test]
+    fn limits_give_u1001() {
+        let mut rng = Rng::new(1);
+        let mut env = Env {
+            rng: &mut rng,
+            limits: Limits {
+                timeout_ms: Some(50),
+                max_depth: Some(100),
+            },
+        };
+        let e =
+            Expression::compile("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000))")
+                .unwrap();
+        let err = e.evaluate(None, &Bindings::new(), &mut env).unwrap_err();
+        assert_eq!(err.code, CODE_LIMIT, "{err}");
+        let e = Expression::compile("($inf := function(){ $inf() }; $inf())").unwrap();
+        env.limits.max_depth = None;
+        let err = e.evaluate(None, &Bindings::new(), &mut env).unwrap_err();
+        assert_eq!(err.code, CODE_LIMIT, "{err}");
+    }
+
+    #[test]
+    fn aws_functions() {
+        assert_eq!(
+            eval("$partition([1,2,3,4,5], 2)", None).unwrap(),
+            Some(json!([[1, 2], [3, 4], [5]]))
+        );
+        assert_eq!(
+            eval("$partition([0], 2)", None).unwrap(),
+            Some(json!([[0]]))
+        );
+        assert_eq!(
+            eval("$range(0, 10, 3)", None).unwrap(),
+            Some(json!([0, 3, 6, 9]))
+        );
+        assert_eq!(eval("$range(1, 9, 9)", None).unwrap(), Some(json!(1)));
+        assert_eq!(
+            eval("$range(10, 0, -5)", None).unwrap(),
+            Some(json!([10, 5, 0]))
+        );
+        assert_eq!(
+            eval("$range(0, 1, 0)", None).unwrap_err().code,
+            CODE_AWS_FUNCTION
+        );
+        assert_eq!(
+            eval("$hash('input data', 'MD5')", None).unwrap(),
+            Some(json!("812f45842bc6d66ee14572ce20db8e86"))
+        );
+        assert_eq!(
+            eval("$hash('abc')", None).unwrap(),
+            Some(json!(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            ))
+        );
+        assert_eq!(
+            eval("$hash('a', 'SHA-3')", None).unwrap_err().code,
+            CODE_AWS_FUNCTION
+        );
+        assert_eq!(eval("$hash(1)", None).unwrap_err().code, "T0410");
+        assert_eq!(
+            eval("$parse('{\"a\": [1, true]}')", None).unwrap(),
+            Some(json!({"a": [1, true]}))
+        );
+        assert_eq!(eval("$parse('-0')", None).unwrap(), Some(json!(0)));
+        assert_eq!(
+            eval("$parse('{')", None).unwrap_err().code,
+            CODE_AWS_FUNCTION
+        );
+        let r = eval("$random()", None).unwrap().unwrap().as_f64().unwrap();
+        assert!((0.0..1.0).contains(&r));
+        assert_eq!(
+            eval("$random(7)", None).unwrap(),
+            eval("$random(7)", None).unwrap()
+        );
+        let u = eval("$uuid()", None).unwrap().unwrap();
+        let u = u.as_str().unwrap();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(eval("$eval('1')", None).is_err());
+    }
+
+    #[test]
+    fn draws_advance_the_engine_rng() {
+        let mut rng = Rng::new(5);
+        let e = Expression::compile("[$uuid(), $uuid()]").unwrap();
+        let mut env = Env {
+            rng: &mut rng,
+            limits: Limits::default(),
+        };
+        let a = e.evaluate(None, &Bindings::new(), &mut env).unwrap();
+        let b = e.evaluate(None, &Bindings::new(), &mut env).unwrap();
+        assert_ne!(a, b);
+        let mut again = Rng::new(5);
+        let mut env = Env {
+            rng: &mut again,
+            limits: Limits::default(),
+        };
+        assert_eq!(e.evaluate(None, &Bindings::new(), &mut env).unwrap(), a);
+    }
+}

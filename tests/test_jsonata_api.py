@@ -1,0 +1,163 @@
+"""expressway.jsonata_evaluate: the public JSONata API (results, UNDEFINED, input, bindings, errors, AWS's
+functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+from collections import OrderedDict
+
+import pytest
+
+import expressway
+from expressway import UNDEFINED, JsonataError, jsonata_evaluate
+
+
+def test_results_are_python_values() -> None:
+    doc = {"a": {"b": [1, 2.5, 3]}, "s": "x", "t": True, "n": None}
+    assert jsonata_evaluate("a.b", doc) == [1, 2.5, 3]
+    assert jsonata_evaluate("$sum(a.b)", doc) == 6.5
+    total = jsonata_evaluate("a.b[0] + 1", doc)
+    assert total == 2 and type(total) is int
+    assert jsonata_evaluate("{'k': s, 'v': t, 'z': n}", doc) == {"k": "x", "v": True, "z": None}
+    assert jsonata_evaluate("$keys($)", {"z": 1, "a": 2, "m": 3}) == ["z", "a", "m"]
+
+
+def test_undefined_is_a_singleton_distinct_from_none() -> None:
+    assert jsonata_evaluate("missing", {"a": 1}) is UNDEFINED
+    assert jsonata_evaluate("a[b > 5]", {"a": [{"b": 1}]}) is UNDEFINED
+    assert UNDEFINED is not None and not UNDEFINED
+    assert repr(UNDEFINED) == "expressway.UNDEFINED"
+    assert type(UNDEFINED)() is UNDEFINED
+    assert pickle.loads(pickle.dumps(UNDEFINED)) is UNDEFINED
+    assert jsonata_evaluate("n", {"n": None}) is None
+
+
+def test_data_missing_versus_none() -> None:
+    assert jsonata_evaluate("$") is UNDEFINED
+    assert jsonata_evaluate("$", None) is None
+    assert jsonata_evaluate("$", data=None) is None
+    assert jsonata_evaluate("$exists($)") is False
+    assert jsonata_evaluate("$type($)", None) == "null"
+    assert jsonata_evaluate("$type($)") is UNDEFINED
+    assert jsonata_evaluate("1 + 2") == 3
+
+
+def test_bindings() -> None:
+    assert jsonata_evaluate("$x.y + 1", bindings={"x": {"y": 41}}) == 42
+    assert jsonata_evaluate("$a & $b", {}, {"a": "p", "b": "q"}) == "pq"
+    assert jsonata_evaluate("$v", bindings=OrderedDict(v=[1, 2])) == [1, 2]
+    assert jsonata_evaluate("$nope", bindings={}) is UNDEFINED
+    assert jsonata_evaluate("$x", {"x": 1}, None) is UNDEFINED
+
+
+def test_errors_carry_the_jsonata_code() -> None:
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("'a' + 1")
+    assert e.value.code == "T2001"
+    assert "left side" in e.value.message
+    assert str(e.value).startswith("T2001: ")
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("$string(1/0)")
+    assert e.value.code == "D3001"
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("1 +")
+    assert e.value.code.startswith("S0")
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("(", {})
+    assert e.value.code.startswith("S0")
+    assert isinstance(e.value, Exception)
+
+
+def test_limits_give_u1001() -> None:
+    recurse = "($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000))"
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate(recurse, max_depth=100)
+    assert e.value.code == "U1001"
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("($inf := function(){ $inf() }; $inf())", timeout_ms=50)
+    assert e.value.code == "U1001"
+    assert jsonata_evaluate(recurse) == 1000
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        jsonata_evaluate(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        jsonata_evaluate("$", {1, 2})
+    with pytest.raises(TypeError):
+        jsonata_evaluate("$x", bindings={1: 2})  # type: ignore[dict-item]
+
+
+def test_eval_is_not_available() -> None:
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$eval('1 + 1')")
+
+
+# --------------------------------------------------------------------------------- AWS's functions
+
+
+def test_partition() -> None:
+    assert jsonata_evaluate("$partition([1,2,3,4,5], 2)") == [[1, 2], [3, 4], [5]]
+    assert jsonata_evaluate("$partition([0], 2)") == [[0]]
+    assert jsonata_evaluate("$partition(x, 1)", {"x": [0, 1, 2]}) == [[0], [1], [2]]
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$partition([1], 0)")
+
+
+def test_range() -> None:
+    assert jsonata_evaluate("$range(0, 10, 2)") == [0, 2, 4, 6, 8, 10]
+    assert jsonata_evaluate("$range(0, 10, 3)") == [0, 3, 6, 9]
+    assert jsonata_evaluate("$range(1, 9, 9)") == 1  # a one-item sequence, as AWS returns it
+    assert jsonata_evaluate("$range(10, 0, -5)") == [10, 5, 0]
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$range(0, 1, 0)")
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$range(0, 100000, 1)")
+
+
+def test_hash() -> None:
+    text = "input data"
+    for alg, fn in [
+        ("MD5", hashlib.md5),
+        ("SHA-1", hashlib.sha1),
+        ("SHA-256", hashlib.sha256),
+        ("SHA-384", hashlib.sha384),
+        ("SHA-512", hashlib.sha512),
+    ]:
+        assert jsonata_evaluate(f"$hash(t, '{alg}')", {"t": text}) == fn(text.encode()).hexdigest()
+    assert jsonata_evaluate("$hash('abc')") == hashlib.sha256(b"abc").hexdigest()
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$hash('a', 'SHA-3')")
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("$hash(1)")
+    assert e.value.code == "T0410"
+
+
+def test_random_and_uuid() -> None:
+    values = [jsonata_evaluate("$random()") for _ in range(20)]
+    assert all(0 <= v < 1 for v in values) and len(set(values)) > 1
+    assert jsonata_evaluate("$random(42)") == jsonata_evaluate("$random(42)")
+    assert jsonata_evaluate("$random(42)") != jsonata_evaluate("$random(43)")
+    uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    a, b = jsonata_evaluate("[$uuid(), $uuid()]")
+    assert uuid.match(a) and uuid.match(b) and a != b
+
+
+def test_parse() -> None:
+    assert jsonata_evaluate("$parse(s)", {"s": json.dumps({"Arg1": 1, "Arg2": []})}) == {
+        "Arg1": 1,
+        "Arg2": [],
+    }
+    assert jsonata_evaluate("$parse('-0')") == 0
+    assert jsonata_evaluate("$parse('1.1')") == 1.1
+    assert jsonata_evaluate("$parse('true')") is True
+    with pytest.raises(JsonataError):
+        jsonata_evaluate("$parse('{')")
+
+
+def test_exports() -> None:
+    for name in ("jsonata_evaluate", "JsonataError", "UNDEFINED"):
+        assert name in expressway.__all__
