@@ -11,6 +11,7 @@ class Program:
     start_at: str
     def __init__(self, definition: str, machine_type: str = "EXPRESS") -> None: ...
     timeout_seconds: int | None
+    uses_context: bool
     warnings: list[dict[str, str]]
     def start(
         self, input_json: str, context: dict[str, Any], seed: int, history: bool = False

@@ -243,8 +243,7 @@ class Driver:
         clock: Callable[[], float],
         start_ms: int,
         deadline_ms: float,
-        name: str,
-        arn: str,
+        naming: Callable[[], tuple[str, str]],
     ) -> None:
         self._ex = execution
         self._router = router
@@ -255,8 +254,9 @@ class Driver:
         self._deadline_ms = deadline_ms
         self._start_ms = start_ms
         self._end_ms: float | None = None
-        self.name = name
-        self.arn = arn
+        # The execution's (name, ARN): made when first asked for (most runs never ask).
+        self._naming = naming
+        self._names: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[int, _Job] = {}
         # Last heartbeat (clock ms) of the sync handler running now, by token.
@@ -724,6 +724,20 @@ class Driver:
     # ---------------------------------------------------------------- the outcome
 
     @property
+    def names(self) -> tuple[str, str]:
+        if self._names is None:
+            self._names = self._naming()
+        return self._names
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def arn(self) -> str:
+        return self.names[1]
+
+    @property
     def core(self) -> Any:
         """The core execution (status, output_json, error, cause, history_json), for the service."""
         return self._ex
@@ -752,8 +766,7 @@ class Driver:
             cause=ex.cause,
             transitions=ex.transitions,
             duration=max(0.0, (end - self._start_ms) / 1000.0),
-            name=self.name,
-            execution_arn=self.arn,
+            names=lambda: self.names,
         )
 
 

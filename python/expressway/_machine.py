@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import random
 import time
@@ -111,6 +112,11 @@ class StateMachine:
             message, code, diagnostics = exc.args
             raise InvalidDefinition(message, code, diagnostics) from None
 
+    def _name_execution(self, name: str | None) -> tuple[str, str]:
+        """An execution's name (a UUID unless given) and ARN."""
+        execution_name = name if name is not None else new_uuid()
+        return execution_name, execution_arn(self.name, execution_name, self.type)
+
     def _router(self, tasks: Mapping[str, Handler] | None) -> Router:
         """A Router for ``tasks``: the last one again when ``tasks`` is the same mapping with the same
         contents (as in a loop of runs), so its lookups are not redone for every execution."""
@@ -151,12 +157,19 @@ class StateMachine:
         if router is None:
             router = self._router(tasks)
         clock = clock or _wall_clock_ms
-        execution_name = check_name(name, "execution") if name is not None else new_uuid()
-        arn = execution_arn(self.name, execution_name, self.type)
+        if name is not None:
+            check_name(name, "execution")
         start_ms = int(clock())
-        context = execution_context(
-            arn=arn, name=execution_name, start_ms=start_ms, machine_arn=self.arn, machine_name=self.name
-        )
+        naming = functools.partial(self._name_execution, name)
+        if self._program.uses_context or history:
+            names = execution_name, arn = naming()
+            naming = functools.partial(tuple, names)  # the driver must report these same names
+            context: dict[str, Any] = execution_context(
+                arn=arn, name=execution_name, start_ms=start_ms, machine_arn=self.arn, machine_name=self.name
+            )
+        else:
+            # Nothing reads the context: the execution's name and ARN are made only if asked for.
+            context = {}
         if seed is None:
             seed = random.getrandbits(63)
         try:
@@ -176,8 +189,7 @@ class StateMachine:
             start_ms=start_ms,
             # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
             deadline_ms=start_ms + min(max_duration, self._program.timeout_seconds or max_duration) * 1000.0,
-            name=execution_name,
-            arn=arn,
+            naming=naming,
         )
 
     def run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Result"]
@@ -21,13 +22,12 @@ class Result:
 
     __slots__ = (
         "_core",
+        "_names",
         "_output",
         "_output_json",
         "cause",
         "duration",
         "error",
-        "execution_arn",
-        "name",
         "status",
         "transitions",
     )
@@ -40,8 +40,7 @@ class Result:
         cause: str | None,
         transitions: int,
         duration: float,
-        name: str,
-        execution_arn: str,
+        names: tuple[str, str] | Callable[[], tuple[str, str]],
         core: Any = None,
         output: Any = _UNSET,
         output_json: str | Any | None = _UNSET,
@@ -51,12 +50,26 @@ class Result:
         self.cause = cause
         self.transitions = transitions
         self.duration = duration
-        self.name = name
-        self.execution_arn = execution_arn
+        # (name, ARN), or what makes them when first asked for.
+        self._names = names
         # The core execution the output comes from, until both forms of it have been made.
         self._core = core if status == "SUCCEEDED" else None
         self._output = output if self._core is not None or output is not _UNSET else None
         self._output_json = output_json if self._core is not None or output_json is not _UNSET else None
+
+    def _named(self) -> tuple[str, str]:
+        if callable(self._names):
+            self._names = self._names()
+        return self._names
+
+    @property
+    def name(self) -> str:
+        """The execution's name."""
+        return self._named()[0]
+
+    @property
+    def execution_arn(self) -> str:
+        return self._named()[1]
 
     @property
     def output(self) -> Any:

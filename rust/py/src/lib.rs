@@ -221,6 +221,13 @@ impl Program {
         self.inner.timeout_seconds
     }
 
+    /// Whether any state reads the context object (`$$`): only then does an execution need its
+    /// context (ids, names, times) when it starts.
+    #[getter]
+    fn uses_context(&self) -> bool {
+        self.inner.uses_context
+    }
+
     /// Warnings found while compiling (the definition is valid).
     #[getter]
     fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
