@@ -241,7 +241,7 @@ class Driver:
         *,
         time_scale: float,
         clock: Callable[[], float],
-        start_ms: int,
+        start_ms: float,
         deadline_ms: float,
         naming: Callable[[], tuple[str, str]],
     ) -> None:
@@ -743,7 +743,7 @@ class Driver:
         return self._ex
 
     @property
-    def start_ms(self) -> int:
+    def start_ms(self) -> float:
         return self._start_ms
 
     @property

@@ -159,7 +159,7 @@ class StateMachine:
         clock = clock or _wall_clock_ms
         if name is not None:
             check_name(name, "execution")
-        start_ms = int(clock())
+        start_ms = clock()  # float: the service reports start and stop to the microsecond
         naming = functools.partial(self._name_execution, name)
         if self._program.uses_context or history:
             names = execution_name, arn = naming()
