@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from svc_support import PASS, ROLE, make_client, task_definition
 
 HERE = Path(__file__).resolve().parent
@@ -209,6 +210,19 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
         assert [e["type"] for e in events] == ["ExecutionStarted", "ExecutionSucceeded"]
     listed = make_client(served.port).list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
     assert sorted(e["executionArn"] for e in listed) == sorted(started)
+
+    # A STANDARD execution's name is taken on every worker, not only the one that ran it.
+    standard = make_client(served.port).create_state_machine(
+        name="SharedStandard", definition=PASS, roleArn=ROLE, type="STANDARD"
+    )["stateMachineArn"]
+    make_client(served.port).start_execution(stateMachineArn=standard, name="once", input="{}")
+    time.sleep(0.2)
+    for i in range(6):
+        with pytest.raises(ClientError) as exc:
+            make_client(served.port).start_execution(
+                stateMachineArn=standard, name="once", input=f'{{"i": {i}}}'
+            )
+        assert exc.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
 
     victim = min(workers)
     os.kill(victim, signal.SIGKILL)

@@ -516,11 +516,22 @@ class Service:
         if machine.type == "STANDARD" and name is not None:
             # A STANDARD execution's name is its identity: reusing it is refused, unless the same input
             # is sent again while it still runs (then the call is idempotent).
-            existing = self.store.executions.get(execution_arn(machine.name, name, "STANDARD"))
+            arn = execution_arn(machine.name, name, "STANDARD")
+            existing = self.store.executions.get(arn)
             if existing is not None:
-                if existing.status == "RUNNING" and existing.input == (req.get("input") or "{}"):
-                    return {"executionArn": existing.arn, "startDate": existing.start_date}
-                raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
+                known: dict[str, Any] | None = {
+                    "status": existing.status,
+                    "input": existing.input,
+                    "startDate": existing.start_date,
+                }
+            elif self.peers is not None:  # another worker may hold it
+                known = await self.peers.describe(arn)
+            else:
+                known = None
+            if known is not None:
+                if known["status"] == "RUNNING" and known["input"] == (req.get("input") or "{}"):
+                    return {"executionArn": arn, "startDate": known["startDate"]}
+                raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         if self.open >= self.options.max_open:
             raise ServiceError(
                 "ExecutionLimitExceeded",

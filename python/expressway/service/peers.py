@@ -63,6 +63,15 @@ class Peers:
                 return answer
         return None
 
+    async def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """A sibling's DescribeExecution answer for an execution, or None when none holds it."""
+        body = orjson.dumps({"executionArn": execution_arn})
+        found = await self.find("AWSStepFunctions.DescribeExecution", body)
+        if found is None or found[0] != 200:
+            return None
+        answer: dict[str, Any] = orjson.loads(found[1])
+        return answer
+
     async def executions(self, machine_arn: str, status: str | None) -> list[dict[str, Any]]:
         """Every sibling's ListExecutions items for a machine."""
         body = orjson.dumps({"stateMachineArn": machine_arn, "statusFilter": status})
