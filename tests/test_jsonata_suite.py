@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import expressway
+from conformance_support import load_expected_failures
 
 REPO = Path(__file__).resolve().parents[1]
 CASES_FILE = REPO.parent / "shared" / "jsonata-suite" / "cases.jsonl"
@@ -38,23 +39,8 @@ def _load_cases() -> dict[str, dict[str, Any]]:
     return cases
 
 
-def _load_expected_failures(path: Path) -> dict[str, str]:
-    """``<case id>\\t<reason>`` per line; blank lines and lines starting with # are ignored."""
-    failures: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        case_id, sep, reason = line.partition("\t")
-        if not sep or not reason.strip():
-            raise ValueError(f"{path}:{number}: expected '<case id>\\t<reason>'")
-        if case_id in failures:
-            raise ValueError(f"{path}:{number}: {case_id} is listed twice")
-        failures[case_id] = reason.strip()
-    return failures
-
-
 CASES = _load_cases()
-EXPECTED_FAILURES = _load_expected_failures(EXPECTED_FAILURES_FILE)
+EXPECTED_FAILURES = load_expected_failures(EXPECTED_FAILURES_FILE)
 
 
 # ------------------------------------------------------------------------------------------- comparison
