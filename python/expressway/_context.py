@@ -84,14 +84,14 @@ def iso_timestamp(epoch_ms: int) -> str:
 
 
 def execution_context(
-    *, arn: str, name: str, start_ms: int, machine_arn: str, machine_name: str
+    *, arn: str, name: str, start_ms: float, machine_arn: str, machine_name: str, role_arn: str = ROLE_ARN
 ) -> dict[str, object]:
     return {
         "execution_id": arn,
         "execution_name": name,
         "start_time": iso_timestamp(start_ms),
         "start_time_ms": int(start_ms),
-        "role_arn": ROLE_ARN,
+        "role_arn": role_arn,
         "state_machine_id": machine_arn,
         "state_machine_name": machine_name,
     }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _core
-from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
+from ._context import ROLE_ARN, check_name, execution_arn, execution_context, new_uuid, state_machine_arn
 from ._driver import Driver, TaskContext, VirtualClock
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
@@ -100,8 +100,17 @@ class StateMachine:
     or ``"STANDARD"``. Raises :class:`InvalidDefinition` when AWS would reject the definition.
     """
 
-    def __init__(self, definition: Definition, *, type: str = "EXPRESS", name: str | None = None) -> None:
+    def __init__(
+        self,
+        definition: Definition,
+        *,
+        type: str = "EXPRESS",
+        name: str | None = None,
+        role_arn: str | None = None,
+    ) -> None:
         self.type = _check_type(type)
+        self.role_arn = role_arn or ROLE_ARN
+        """The role its executions run as (``$$.Execution.RoleArn``)."""
         self.name = check_name(name, "state machine") if name is not None else "expressway"
         self.arn = state_machine_arn(self.name)
         self.definition = _definition_text(definition)
@@ -165,7 +174,12 @@ class StateMachine:
             names = execution_name, arn = naming()
             naming = functools.partial(tuple, names)  # the driver must report these same names
             context: dict[str, Any] = execution_context(
-                arn=arn, name=execution_name, start_ms=start_ms, machine_arn=self.arn, machine_name=self.name
+                arn=arn,
+                name=execution_name,
+                start_ms=start_ms,
+                machine_arn=self.arn,
+                machine_name=self.name,
+                role_arn=self.role_arn,
             )
         else:
             # Nothing reads the context: the execution's name and ARN are made only if asked for.

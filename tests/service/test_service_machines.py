@@ -301,3 +301,20 @@ def test_create_idempotency_ignores_role_and_tags(sfn: Any) -> None:
         with pytest.raises(ClientError) as exc:
             sfn.create_state_machine(name="Idem", definition=PASS, roleArn=ROLE, type="EXPRESS", **different)
         assert error_code(exc) == "StateMachineAlreadyExists"
+
+
+def test_executions_run_as_the_machines_role(sfn: Any) -> None:
+    definition = json.dumps(
+        {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn"}, "End": True}},
+        }
+    )
+    first = "arn:aws:iam::123456789012:role/first"
+    arn = sfn.create_state_machine(name="Roles", definition=definition, roleArn=first, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    assert json.loads(sfn.start_sync_execution(stateMachineArn=arn)["output"]) == {"role": first}
+    second = "arn:aws:iam::123456789012:role/second"
+    sfn.update_state_machine(stateMachineArn=arn, roleArn=second)
+    assert json.loads(sfn.start_sync_execution(stateMachineArn=arn)["output"]) == {"role": second}

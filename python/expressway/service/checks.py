@@ -138,8 +138,8 @@ def check_resource_name(name: str) -> None:
         raise ServiceError("InvalidName", f"Invalid Name: '{name}'") from None
 
 
-def compile_machine(definition: str, machine_type: str, name: str) -> StateMachine:
+def compile_machine(definition: str, machine_type: str, name: str, role_arn: str) -> StateMachine:
     try:
-        return StateMachine(definition, type=machine_type, name=name)
+        return StateMachine(definition, type=machine_type, name=name, role_arn=role_arn)
     except InvalidDefinition as exc:
         raise ServiceError("InvalidDefinition", exc.message) from None

@@ -60,7 +60,7 @@ class MachineActions(ServiceBase):
             if same:
                 return {"stateMachineArn": arn, "creationDate": existing.creation_date}
             raise ServiceError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
-        machine = compile_machine(definition, machine_type, name)
+        machine = compile_machine(definition, machine_type, name, role_arn)
         created = now()
         record = MachineRecord(
             arn=arn,
@@ -118,11 +118,16 @@ class MachineActions(ServiceBase):
         logging = check_logging(req["loggingConfiguration"]) if req.get("loggingConfiguration") else m.logging
         tracing = check_tracing(req["tracingConfiguration"]) if req.get("tracingConfiguration") else m.tracing
         definition = req.get("definition")
-        machine = compile_machine(definition, m.type, m.name) if definition is not None else m.machine
+        role_arn = role_arn or m.role_arn
+        if definition is not None:
+            machine = compile_machine(definition, m.type, m.name, role_arn)
+        else:  # running executions keep the role they started with: only new ones see the change
+            machine = m.machine
+            machine.role_arn = role_arn
         # Running executions keep the definition they started with (they hold their own program).
         m.machine = machine
         m.definition = definition if definition is not None else m.definition
-        m.role_arn = role_arn or m.role_arn
+        m.role_arn = role_arn
         m.logging, m.tracing = logging, tracing
         m.update_date = now()
         m.revision_id = new_uuid()

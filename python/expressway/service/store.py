@@ -188,7 +188,9 @@ class Store:
                 record = known
             else:
                 try:
-                    machine = StateMachine(data["definition"], type=data["type"], name=data["name"])
+                    machine = StateMachine(
+                        data["definition"], type=data["type"], name=data["name"], role_arn=data["role_arn"]
+                    )
                 except ValueError:
                     continue  # it compiled where it was created; a file we cannot use is skipped
                 record = MachineRecord(machine=machine, **{k: data[k] for k in _PERSISTED})
