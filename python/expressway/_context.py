@@ -16,6 +16,8 @@ __all__ = [
     "REGION",
     "ROLE_ARN",
     "check_name",
+    "check_place",
+    "configure",
     "execution_arn",
     "execution_context",
     "iso_timestamp",
@@ -26,6 +28,28 @@ __all__ = [
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/expressway"
+
+_REGION_FORM = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_ACCOUNT_FORM = re.compile(r"^\d{12}$")
+
+
+def check_place(region: str | None = None, account_id: str | None = None) -> None:
+    """ValueError for a region or account id AWS would not have."""
+    if region is not None and not _REGION_FORM.match(region):
+        raise ValueError(f"not a region name: {region!r} (like us-east-1)")
+    if account_id is not None and not _ACCOUNT_FORM.match(account_id):
+        raise ValueError(f"not an account id: {account_id!r} (12 digits)")
+
+
+def configure(*, region: str | None = None, account_id: str | None = None) -> None:
+    """Sets the region and account that ARNs name, for the whole process (the service's
+    ``--region`` / ``--account-id``)."""
+    global REGION, ACCOUNT_ID, ROLE_ARN  # noqa: PLW0603 - one process, one pretend account
+    check_place(region, account_id)
+    REGION = region or REGION
+    ACCOUNT_ID = account_id or ACCOUNT_ID
+    ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/expressway"
+
 
 # AWS: 1-80 characters, no whitespace, brackets, wildcards, special or control characters.
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
@@ -84,7 +108,7 @@ def iso_timestamp(epoch_ms: int) -> str:
 
 
 def execution_context(
-    *, arn: str, name: str, start_ms: float, machine_arn: str, machine_name: str, role_arn: str = ROLE_ARN
+    *, arn: str, name: str, start_ms: float, machine_arn: str, machine_name: str, role_arn: str
 ) -> dict[str, object]:
     return {
         "execution_id": arn,

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _core
-from ._context import ROLE_ARN, check_name, execution_arn, execution_context, new_uuid, state_machine_arn
+from . import _context, _core
+from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
 from ._driver import Driver, TaskContext, VirtualClock
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
@@ -109,7 +109,7 @@ class StateMachine:
         role_arn: str | None = None,
     ) -> None:
         self.type = _check_type(type)
-        self.role_arn = role_arn or ROLE_ARN
+        self.role_arn = role_arn or _context.ROLE_ARN
         """The role its executions run as (``$$.Execution.RoleArn``)."""
         self.name = check_name(name, "state machine") if name is not None else "expressway"
         self.arn = state_machine_arn(self.name)

@@ -17,7 +17,8 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._context import ACCOUNT_ID, REGION, new_uuid
+from . import _context
+from ._context import new_uuid
 from ._errors import TaskFailed
 
 __all__ = ["Handler", "Route", "Router", "exception_outcome", "marshal_error_outcome"]
@@ -61,9 +62,9 @@ class FunctionRef:
         if m := _LAMBDA_ARN.match(text):
             return cls(text, m[1], m[2], m[3], m[4], m[5])
         if m := _PARTIAL_ARN.match(text):
-            return cls(text, "aws", REGION, m[1], m[2], m[3])
+            return cls(text, "aws", _context.REGION, m[1], m[2], m[3])
         if m := _BARE_NAME.match(text):
-            return cls(text, "aws", REGION, ACCOUNT_ID, m[1], m[2])
+            return cls(text, "aws", _context.REGION, _context.ACCOUNT_ID, m[1], m[2])
         return None
 
     @property

@@ -99,6 +99,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             access_log=True if args.access_log else None,
             aws_strict=True if args.aws_strict else None,
+            region=args.region,
+            account_id=args.account_id,
             keep_finished=args.keep_finished,
             max_inflight=args.max_inflight,
             task_modules=args.tasks or None,
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse Describe/List/History/Stop for Express executions, as AWS does",
     )
+    srv.add_argument("--region", help="the region ARNs name (default us-east-1)")
+    srv.add_argument("--account-id", metavar="ID", help="the account ARNs name (default 123456789012)")
     srv.add_argument("--keep-finished", type=int, metavar="N", help="finished executions kept per machine")
     srv.add_argument("--max-inflight", type=int, metavar="N", help="executions at once before throttling")
     srv.set_defaults(func=_cmd_serve)

@@ -235,3 +235,35 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
 
     code, _, err = served.terminate()
     assert code == 0, err
+
+
+def test_region_and_account_name_the_arns(serve: Any) -> None:
+    served = serve("--region", "eu-west-1", "--account-id", "111122223333")
+    sfn = make_client(served.port)
+    definition = json.dumps(
+        {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Parameters": {"id.$": "$$.Execution.Id"}, "End": True}},
+        }
+    )
+    arn = sfn.create_state_machine(name="Placed", definition=definition, roleArn=ROLE, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    assert arn == "arn:aws:states:eu-west-1:111122223333:stateMachine:Placed"
+    run = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert run["executionArn"].startswith("arn:aws:states:eu-west-1:111122223333:express:Placed:")
+    assert json.loads(run["output"]) == {"id": run["executionArn"]}
+    code, _, err = served.terminate()
+    assert code == 0, err
+
+
+def test_a_bad_region_is_refused_at_startup() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "expressway", "serve", "--region", "mars", "--port", str(free_port())],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "not a region name: 'mars'" in done.stderr

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .. import _context
 from .._loader import LoadError, load_handler, load_tasks
 from .._resources import Handler
 from .store import SharedMachines
@@ -36,6 +37,8 @@ class ServeConfig:
     workers: int = 1
     access_log: bool = False
     aws_strict: bool = False
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
     max_body_bytes: int = 4 * 1024 * 1024
     drain_seconds: float = 30.0
     keep_finished: int = 1000
@@ -59,7 +62,17 @@ class ServeConfig:
 
 
 _SECTIONS = {
-    "server": ("host", "port", "workers", "access_log", "aws_strict", "max_body_bytes", "drain_seconds"),
+    "server": (
+        "host",
+        "port",
+        "workers",
+        "access_log",
+        "aws_strict",
+        "region",
+        "account_id",
+        "max_body_bytes",
+        "drain_seconds",
+    ),
     "store": ("keep_finished",),
     "limits": ("max_inflight", "max_open", "express_max_duration"),
 }
@@ -99,6 +112,10 @@ def load_config(path: str | None, **overrides: Any) -> ServeConfig:
     if "task_modules" in values:
         values["task_modules"] = tuple(values["task_modules"])
     config = ServeConfig(**values)
+    try:
+        _context.check_place(config.region, config.account_id)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if config.workers < 1:
         raise ConfigError("workers must be at least 1")
     if config.workers > 1 and config.port == 0:
@@ -132,6 +149,7 @@ def run_worker(
     from .actions import Service
     from .app import DRAIN_KEY, make_app
 
+    _context.configure(region=config.region, account_id=config.account_id)  # in this process too
     service = Service(_load_handlers(config), config.options(), shared)
     app = make_app(service, config.max_body_bytes)
     app[DRAIN_KEY] = config.drain_seconds
