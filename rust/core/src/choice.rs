@@ -2,6 +2,7 @@
 
 use crate::errors::Failure;
 use crate::path::Path;
+use crate::payload::Vars;
 use crate::timestamp;
 use crate::value::{json_equal, Value};
 use std::cmp::Ordering;
@@ -145,8 +146,13 @@ impl Pattern {
     }
 }
 
-fn lookup<'a>(path: &Path, input: &'a Value, context: &'a Value) -> Option<&'a Value> {
-    path.lookup(path.pick(input, context))
+fn lookup<'a>(
+    path: &Path,
+    input: &'a Value,
+    context: &'a Value,
+    vars: &'a Vars,
+) -> Option<&'a Value> {
+    path.lookup(path.pick(input, context, vars)?)
 }
 
 fn missing(path: &Path) -> Failure {
@@ -179,11 +185,11 @@ fn ordering(kind: Kind, a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 impl Rule {
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<bool, Failure> {
+    pub fn eval(&self, input: &Value, context: &Value, vars: &Vars) -> Result<bool, Failure> {
         match self {
             Rule::And(rs) => {
                 for r in rs {
-                    if !r.eval(input, context)? {
+                    if !r.eval(input, context, vars)? {
                         return Ok(false);
                     }
                 }
@@ -191,19 +197,19 @@ impl Rule {
             }
             Rule::Or(rs) => {
                 for r in rs {
-                    if r.eval(input, context)? {
+                    if r.eval(input, context, vars)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Rule::Not(r) => Ok(!r.eval(input, context)?),
+            Rule::Not(r) => Ok(!r.eval(input, context, vars)?),
             Rule::Test {
                 variable,
                 test,
                 expected,
             } => {
-                let v = lookup(variable, input, context);
+                let v = lookup(variable, input, context, vars);
                 let actual = match (test, v) {
                     (TypeTest::IsPresent, v) => v.is_some(),
                     (_, None) => return Err(missing(variable)),
@@ -216,7 +222,7 @@ impl Rule {
                 Ok(actual == *expected)
             }
             Rule::Matches { variable, pattern } => {
-                let v = lookup(variable, input, context).ok_or_else(|| missing(variable))?;
+                let v = lookup(variable, input, context, vars).ok_or_else(|| missing(variable))?;
                 Ok(v.as_str().is_some_and(|s| pattern.matches(s)))
             }
             Rule::Compare {
@@ -225,10 +231,12 @@ impl Rule {
                 cmp,
                 operand,
             } => {
-                let v = lookup(variable, input, context).ok_or_else(|| missing(variable))?;
+                let v = lookup(variable, input, context, vars).ok_or_else(|| missing(variable))?;
                 let other = match operand {
                     Operand::Literal(x) => x,
-                    Operand::Path(p) => lookup(p, input, context).ok_or_else(|| missing(p))?,
+                    Operand::Path(p) => {
+                        lookup(p, input, context, vars).ok_or_else(|| missing(p))?
+                    }
                 };
                 if *kind == Kind::Numeric
                     && *cmp == Cmp::Equals
@@ -270,7 +278,7 @@ mod tests {
             cmp,
             operand,
         }
-        .eval(&input, &json!({}))
+        .eval(&input, &json!({}), &Vars::new())
         .unwrap()
     }
 
@@ -308,7 +316,9 @@ mod tests {
             operand: Operand::Literal(json!("x")),
         };
         assert_eq!(
-            r.eval(&json!({}), &json!({})).unwrap_err().error,
+            r.eval(&json!({}), &json!({}), &Vars::new())
+                .unwrap_err()
+                .error,
             "States.Runtime"
         );
         let p = Rule::Test {
@@ -316,7 +326,7 @@ mod tests {
             test: TypeTest::IsPresent,
             expected: false,
         };
-        assert!(p.eval(&json!({}), &json!({})).unwrap());
+        assert!(p.eval(&json!({}), &json!({}), &Vars::new()).unwrap());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::diagnostics::*;
 use crate::intrinsics::{self, Call};
 use crate::path::Path;
 use crate::payload::Template;
+use crate::query::JTemplate;
 use crate::timestamp;
 use crate::value::{Map, Value};
 use std::collections::HashMap;
@@ -36,6 +37,8 @@ pub struct Program {
     pub warnings: Vec<Diagnostic>,
     /// Whether any state reads the context object (`$$`), e.g. `$$.Execution.Input`.
     pub uses_context: bool,
+    /// Whether any state or catcher assigns variables (without, every frame's are empty).
+    pub uses_variables: bool,
 }
 
 #[derive(Debug)]
@@ -69,6 +72,38 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// Whether anything in the state reads the context object (`$$`), which is then built.
     pub uses_context: bool,
+    /// Whether the state's query language is JSONata.
+    pub jsonata: bool,
+    /// JSONata `Arguments` (Task, Parallel).
+    pub arguments: Option<Box<JTemplate>>,
+    /// JSONata `Output`.
+    pub output: Option<Box<JTemplate>>,
+    /// `Assign`, in either language.
+    pub assign: Option<Box<Assign>>,
+}
+
+/// An `Assign` block: variable names with their values.
+#[derive(Debug)]
+pub enum Assign {
+    /// JSONPath: a payload template (names ending in `.$` are paths or intrinsic calls).
+    Path(Template),
+    /// JSONata: values with `{% ... %}` expressions.
+    Jsonata(JTemplate),
+}
+
+/// One rule of a Choice state, with where it leads and what it assigns and outputs.
+#[derive(Debug)]
+pub struct Branch {
+    pub cond: Cond,
+    pub next: usize,
+    pub assign: Option<Assign>,
+    pub output: Option<JTemplate>,
+}
+
+#[derive(Debug)]
+pub enum Cond {
+    Rule(Rule),
+    Jsonata(JTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -81,36 +116,46 @@ pub struct Retrier {
     pub jitter_full: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Catcher {
     pub error_equals: Vec<String>,
     pub result_path: OptPath,
     pub next: usize,
+    pub assign: Option<Assign>,
+    pub output: Option<JTemplate>,
 }
 
-/// A number given literally or by a path into the input.
-#[derive(Debug, Clone)]
+/// A number given literally, by a path into the input, or by a JSONata expression.
+#[derive(Debug)]
 pub enum NumSource {
     Literal(u64),
     Path(Path),
+    Jsonata(Box<JTemplate>),
 }
 
-/// A string given literally, by a path, or by an intrinsic call (Fail's Error and Cause).
-#[derive(Debug, Clone)]
+/// A string given literally, by a path, by an intrinsic call (Fail's Error and Cause), or by
+/// a JSONata expression.
+#[derive(Debug)]
 pub enum StrSource {
     Literal(String),
     Path(Path),
     Call(Box<Call>),
+    Jsonata(Box<JTemplate>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum WaitFor {
     Seconds(u64),
     SecondsPath(Path),
     Timestamp(timestamp::Instant),
     TimestampPath(Path),
+    SecondsJsonata(Box<JTemplate>),
+    TimestampJsonata(Box<JTemplate>),
 }
 
+// One per state, made once at compile time: boxing the Map variant's fields would only add
+// indirection on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Kind {
     Pass {
@@ -122,7 +167,7 @@ pub enum Kind {
         heartbeat: Option<NumSource>,
     },
     Choice {
-        choices: Vec<(Rule, usize)>,
+        choices: Vec<Branch>,
         default: Option<usize>,
     },
     Wait(WaitFor),
@@ -138,6 +183,9 @@ pub enum Kind {
         processor: usize,
         items_path: Option<Path>,
         item_selector: Option<Template>,
+        /// JSONata `Items` and `ItemSelector`.
+        items: Option<Box<JTemplate>>,
+        jitem_selector: Option<Box<JTemplate>>,
         max_concurrency: Option<NumSource>,
         tolerated_percentage: Option<NumSource>,
         tolerated_count: Option<NumSource>,
@@ -213,6 +261,8 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
         machines: Vec::new(),
         machine_type,
         all_names: HashMap::new(),
+        default_jsonata: false,
+        jsonata: false,
     };
     let mut timeout_seconds = None;
     c.check_fields(
@@ -230,7 +280,7 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
     if let Some(t) = top.get("TimeoutSeconds") {
         timeout_seconds = c.non_negative_int(t, "/TimeoutSeconds");
     }
-    c.check_query_language(top, "");
+    c.default_jsonata = c.check_query_language(top, "").unwrap_or(false);
     c.machine(top, "", true);
     let (errors, warnings): (Vec<_>, Vec<_>) = c
         .diags
@@ -245,12 +295,18 @@ pub fn compile_value(value: &Value, machine_type: MachineType) -> Result<Program
         .machines
         .iter()
         .any(|m| m.states.iter().any(|s| s.uses_context));
+    let uses_variables = c.machines.iter().any(|m| {
+        m.states
+            .iter()
+            .any(|s| s.assign.is_some() || s.catch.iter().any(|c| c.assign.is_some()) || matches!(&s.kind, Kind::Choice { choices, .. } if choices.iter().any(|b| b.assign.is_some())))
+    });
     Ok(Program {
         machine_type,
         machines: c.machines,
         timeout_seconds,
         warnings,
         uses_context,
+        uses_variables,
     })
 }
 
@@ -289,14 +345,81 @@ struct Checker {
     machine_type: MachineType,
     /// Every state name in the whole definition, with where it was first defined.
     all_names: HashMap<String, String>,
+    /// The query language of the states being compiled when they do not name one (JSONata: true).
+    default_jsonata: bool,
+    /// Whether the state being compiled is a JSONata state.
+    jsonata: bool,
 }
 
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 const IO: &[&str] = &["InputPath", "OutputPath"];
 
-fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
+/// The fields a state of the type may have in JSONPath (`jsonata` false) or JSONata.
+fn allowed_fields(type_name: &str, jsonata: bool) -> Option<Vec<&'static str>> {
+    if jsonata {
+        let specific: &[&str] = match type_name {
+            "Pass" => &["Next", "End", "Output", "Assign"],
+            "Task" => &[
+                "Next",
+                "End",
+                "Output",
+                "Assign",
+                "Arguments",
+                "Retry",
+                "Catch",
+                "Resource",
+                "TimeoutSeconds",
+                "HeartbeatSeconds",
+                "Credentials",
+            ],
+            "Choice" => &["Choices", "Default", "Output", "Assign"],
+            "Wait" => &["Next", "End", "Seconds", "Timestamp", "Output", "Assign"],
+            "Succeed" => &["End", "Output"],
+            "Fail" => &["Error", "Cause", "End"],
+            "Parallel" => &[
+                "Next",
+                "End",
+                "Output",
+                "Assign",
+                "Arguments",
+                "Retry",
+                "Catch",
+                "Branches",
+            ],
+            "Map" => &[
+                "Next",
+                "End",
+                "Output",
+                "Assign",
+                "Retry",
+                "Catch",
+                "Iterator",
+                "ItemProcessor",
+                "Items",
+                "ItemSelector",
+                "MaxConcurrency",
+                "ToleratedFailurePercentage",
+                "ToleratedFailureCount",
+                "ItemReader",
+                "ItemBatcher",
+                "ResultWriter",
+                "Label",
+            ],
+            _ => return None,
+        };
+        let mut all: Vec<&str> = COMMON.to_vec();
+        all.extend_from_slice(specific);
+        return Some(all);
+    }
     let specific: &[&str] = match type_name {
-        "Pass" => &["Next", "End", "ResultPath", "Parameters", "Result"],
+        "Pass" => &[
+            "Next",
+            "End",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Assign",
+        ],
         "Task" => &[
             "Next",
             "End",
@@ -311,8 +434,9 @@ fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
             "HeartbeatSeconds",
             "HeartbeatSecondsPath",
             "Credentials",
+            "Assign",
         ],
-        "Choice" => &["Choices", "Default"],
+        "Choice" => &["Choices", "Default", "Assign"],
         "Wait" => &[
             "Next",
             "End",
@@ -320,6 +444,7 @@ fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
             "SecondsPath",
             "Timestamp",
             "TimestampPath",
+            "Assign",
         ],
         // AWS's own documentation shows `"End": true` on Fail states, and such definitions are
         // accepted; on a terminal state it changes nothing.
@@ -334,6 +459,7 @@ fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
             "Retry",
             "Catch",
             "Branches",
+            "Assign",
         ],
         "Map" => &[
             "Next",
@@ -357,6 +483,7 @@ fn allowed_fields(type_name: &str) -> Option<Vec<&'static str>> {
             "ItemBatcher",
             "ResultWriter",
             "Label",
+            "Assign",
         ],
         _ => return None,
     };
@@ -421,21 +548,106 @@ impl Checker {
         }
     }
 
-    fn check_query_language(&mut self, obj: &Map<String, Value>, loc: &str) {
+    /// The `QueryLanguage` field: Some(true) for JSONata, Some(false) for JSONPath.
+    fn check_query_language(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<bool> {
         match obj.get("QueryLanguage") {
-            None => {}
-            Some(Value::String(s)) if s == "JSONPath" => {}
-            Some(Value::String(s)) if s == "JSONata" => self.error(
-                "The JSONata query language is not supported by this version of expressway",
-                &format!("{loc}/QueryLanguage"),
-            ),
-            Some(other) => self.error(
-                format!(
-                    "Value {} is not one of [JSONPath, JSONata]",
-                    crate::value::to_text(other)
-                ),
-                &format!("{loc}/QueryLanguage"),
-            ),
+            None => None,
+            Some(Value::String(s)) if s == "JSONPath" => Some(false),
+            Some(Value::String(s)) if s == "JSONata" => Some(true),
+            Some(other) => {
+                self.error(
+                    format!(
+                        "Value {} is not one of [JSONPath, JSONata]",
+                        crate::value::to_text(other)
+                    ),
+                    &format!("{loc}/QueryLanguage"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A JSONata field's value (any JSON, with `{% ... %}` strings compiled).
+    fn jtemplate(&mut self, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<JTemplate> {
+        let v = obj.get(key)?;
+        self.jtemplate_value(v, key, &format!("{loc}/{key}"))
+    }
+
+    fn jtemplate_value(&mut self, v: &Value, field: &str, here: &str) -> Option<JTemplate> {
+        match JTemplate::compile(v, field) {
+            Ok(t) => Some(t),
+            Err(problems) => {
+                for (at, msg) in problems {
+                    self.push(
+                        Severity::Error,
+                        INVALID_JSONATA_EXPRESSION,
+                        msg,
+                        &format!("{here}{at}"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// A JSONata field that must be a `{% ... %}` expression when it is a string.
+    fn jsonata_string(&mut self, v: &Value, key: &str, loc: &str) -> Option<Box<JTemplate>> {
+        let here = format!("{loc}/{key}");
+        let Value::String(s) = v else { return None };
+        crate::query::expression_text(s)?;
+        self.jtemplate_value(v, key, &here).map(Box::new)
+    }
+
+    /// An `Assign` block; names are checked as AWS does.
+    fn assign(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<Assign> {
+        let v = obj.get("Assign")?;
+        let here = format!("{loc}/Assign");
+        let Value::Object(m) = v else {
+            self.wrong_type("Object", v, &here);
+            return None;
+        };
+        for k in m.keys() {
+            let name = if self.jsonata {
+                k.as_str()
+            } else {
+                k.strip_suffix(".$").unwrap_or(k)
+            };
+            let valid = !name.is_empty()
+                && name.chars().count() <= 80
+                && name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if name == "states" {
+                self.push(
+                    Severity::Error,
+                    INVALID_VARIABLE_NAME,
+                    format!("The variable name '{name}' is reserved"),
+                    &format!("{here}/{k}"),
+                );
+            } else if !valid {
+                self.push(
+                    Severity::Error,
+                    INVALID_VARIABLE_NAME,
+                    format!("The variable name '{name}' is not valid: a variable name is 1 to 80 letters, digits and underscores, not starting with a digit"),
+                    &format!("{here}/{k}"),
+                );
+            }
+        }
+        if self.jsonata {
+            self.jtemplate_value(v, "Assign", &here)
+                .map(Assign::Jsonata)
+        } else {
+            match Template::compile(v) {
+                Ok(t) => Some(Assign::Path(t)),
+                Err(problems) => {
+                    for (at, msg) in problems {
+                        self.error(msg, &format!("{here}{at}"));
+                    }
+                    None
+                }
+            }
         }
     }
 
@@ -555,6 +767,18 @@ impl Checker {
                 );
                 None
             }
+            (Some(v), None) if self.jsonata && v.is_string() => {
+                match self.jsonata_string(v, key, loc) {
+                    Some(t) => Some(NumSource::Jsonata(t)),
+                    None => {
+                        self.error(
+                            format!("The field '{key}' must be a non-negative integer or a JSONata expression"),
+                            &format!("{loc}/{key}"),
+                        );
+                        None
+                    }
+                }
+            }
             (Some(v), None) => self
                 .non_negative_int(v, &format!("{loc}/{key}"))
                 .map(NumSource::Literal),
@@ -576,6 +800,12 @@ impl Checker {
                 );
                 None
             }
+            (Some(v), None) if self.jsonata => match self.jsonata_string(v, key, loc) {
+                Some(t) => Some(StrSource::Jsonata(t)),
+                None => self
+                    .string(obj, key, loc)
+                    .map(|s| StrSource::Literal(s.to_string())),
+            },
             (Some(_), None) => self
                 .string(obj, key, loc)
                 .map(|s| StrSource::Literal(s.to_string())),
@@ -611,6 +841,14 @@ impl Checker {
 
     /// Compiles one machine (the top level, a branch or an item processor) and returns its index.
     fn machine(&mut self, obj: &Map<String, Value>, loc: &str, top: bool) -> usize {
+        let (saved_default, saved_state) = (self.default_jsonata, self.jsonata);
+        let index = self.machine_inner(obj, loc, top);
+        self.default_jsonata = saved_default;
+        self.jsonata = saved_state;
+        index
+    }
+
+    fn machine_inner(&mut self, obj: &Map<String, Value>, loc: &str, top: bool) -> usize {
         let index = self.machines.len();
         self.machines.push(Machine {
             start: 0,
@@ -646,6 +884,9 @@ impl Checker {
             );
         }
         if !top {
+            if let Some(j) = self.check_query_language(obj, loc) {
+                self.default_jsonata = j;
+            }
             self.check_fields(
                 obj,
                 &[
@@ -724,7 +965,7 @@ impl Checker {
                 stack.extend(s.next);
                 stack.extend(s.catch.iter().map(|c| c.next));
                 if let Kind::Choice { choices, default } = &s.kind {
-                    stack.extend(choices.iter().map(|(_, n)| *n));
+                    stack.extend(choices.iter().map(|b| b.next));
                     stack.extend(*default);
                 }
             }
@@ -801,7 +1042,16 @@ impl Checker {
                 return None;
             }
         };
-        let Some(allowed) = allowed_fields(type_name) else {
+        let own = self.check_query_language(obj, loc);
+        if own == Some(false) && self.default_jsonata {
+            self.error(
+                "The QueryLanguage of a state cannot be JSONPath when the state machine's QueryLanguage is JSONata",
+                &format!("{loc}/QueryLanguage"),
+            );
+        }
+        self.jsonata = own.unwrap_or(self.default_jsonata);
+        let jsonata = self.jsonata;
+        let Some(allowed) = allowed_fields(type_name, jsonata) else {
             self.error(
                 format!(
                     "Value '{type_name}' is not one of [Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map]"
@@ -811,7 +1061,6 @@ impl Checker {
             return None;
         };
         self.check_fields(obj, &allowed, loc);
-        self.check_query_language(obj, loc);
 
         // Transitions: Next xor End, except for Choice, Succeed and Fail.
         let mut next = None;
@@ -851,6 +1100,15 @@ impl Checker {
         let result_selector = self.template(obj, "ResultSelector", loc);
         let retry = self.retriers(obj, loc);
         let catch = self.catchers(obj, loc, names);
+        let (arguments, output) = if jsonata {
+            (
+                self.jtemplate(obj, "Arguments", loc).map(Box::new),
+                self.jtemplate(obj, "Output", loc).map(Box::new),
+            )
+        } else {
+            (None, None)
+        };
+        let assign = self.assign(obj, loc).map(Box::new);
 
         let kind = match type_name {
             "Pass" => {
@@ -913,7 +1171,14 @@ impl Checker {
             result_selector,
             retry,
             catch,
-            uses_context: crate::value::to_text(v).contains("$$"),
+            uses_context: {
+                let text = crate::value::to_text(v);
+                text.contains("$$") || (jsonata && text.contains("context"))
+            },
+            jsonata,
+            arguments,
+            output,
+            assign,
         })
     }
 
@@ -1002,6 +1267,16 @@ impl Checker {
                 loc,
             );
             return None;
+        }
+        if self.jsonata {
+            let key = given[0];
+            if let Some(t) = self.jsonata_string(&obj[key], key, loc) {
+                return Some(Kind::Wait(if key == "Seconds" {
+                    WaitFor::SecondsJsonata(t)
+                } else {
+                    WaitFor::TimestampJsonata(t)
+                }));
+            }
         }
         Some(Kind::Wait(match given[0] {
             "Seconds" => {
@@ -1100,7 +1375,21 @@ impl Checker {
                 loc,
             );
         }
-        let item_selector = self.template(obj, "ItemSelector", loc);
+        let (item_selector, items, jitem_selector) = if self.jsonata {
+            let items = self.jtemplate(obj, "Items", loc);
+            if let Some(JTemplate::Literal(v)) = &items {
+                if !v.is_array() {
+                    self.wrong_type("Array", v, &format!("{loc}/Items"));
+                }
+            }
+            (
+                None,
+                items.map(Box::new),
+                self.jtemplate(obj, "ItemSelector", loc).map(Box::new),
+            )
+        } else {
+            (self.template(obj, "ItemSelector", loc), None, None)
+        };
         let items_path = self.path_field(obj, "ItemsPath", loc, false).flatten();
         let max_concurrency = self.num_source(obj, "MaxConcurrency", loc);
         let tolerated_percentage = self.num_source(obj, "ToleratedFailurePercentage", loc);
@@ -1117,6 +1406,8 @@ impl Checker {
             processor,
             items_path,
             item_selector,
+            items,
+            jitem_selector,
             max_concurrency,
             tolerated_percentage,
             tolerated_count,
@@ -1265,10 +1556,21 @@ impl Checker {
         let mut out = Vec::new();
         let mut lists = Vec::new();
         for (here, m) in self.list(obj, "Catch", loc) {
-            self.check_fields(m, &["ErrorEquals", "Next", "ResultPath", "Comment"], &here);
+            let allowed: &[&str] = if self.jsonata {
+                &["ErrorEquals", "Next", "Output", "Assign", "Comment"]
+            } else {
+                &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]
+            };
+            self.check_fields(m, allowed, &here);
             let error_equals = self.error_equals(m, &here);
             lists.push(error_equals.clone());
             let result_path = self.path_field(m, "ResultPath", &here, true);
+            let assign = self.assign(m, &here);
+            let output = if self.jsonata {
+                self.jtemplate(m, "Output", &here)
+            } else {
+                None
+            };
             let next = match self.string(m, "Next", &here) {
                 Some(n) => self.transition(n, names, &format!("{here}/Next")),
                 None => {
@@ -1283,6 +1585,8 @@ impl Checker {
                     error_equals,
                     result_path,
                     next,
+                    assign,
+                    output,
                 });
             }
         }
@@ -1316,9 +1620,45 @@ impl Checker {
                     None
                 }
             };
-            let rule = self.rule(m, &here, true);
-            if let (Some(rule), Some(next)) = (rule, next) {
-                choices.push((rule, next));
+            let assign = self.assign(m, &here);
+            let cond = if self.jsonata {
+                for k in m.keys() {
+                    if !["Next", "Condition", "Assign", "Output", "Comment"].contains(&k.as_str()) {
+                        self.error(format!("Field '{k}' is not supported"), &here);
+                    }
+                }
+                match m.get("Condition") {
+                    None => {
+                        self.error("These fields are required: [Condition]", &here);
+                        None
+                    }
+                    Some(v @ Value::Bool(_)) => Some(Cond::Jsonata(JTemplate::Literal(v.clone()))),
+                    Some(v) => match self.jsonata_string(v, "Condition", &here) {
+                        Some(t) => Some(Cond::Jsonata(*t)),
+                        None => {
+                            self.error(
+                                "The field 'Condition' must be a JSONata expression or a boolean",
+                                &format!("{here}/Condition"),
+                            );
+                            None
+                        }
+                    },
+                }
+            } else {
+                self.rule(m, &here, true).map(Cond::Rule)
+            };
+            let output = if self.jsonata {
+                self.jtemplate(m, "Output", &here)
+            } else {
+                None
+            };
+            if let (Some(cond), Some(next)) = (cond, next) {
+                choices.push(Branch {
+                    cond,
+                    next,
+                    assign,
+                    output,
+                });
             }
         }
         let default = match self.string(obj, "Default", loc) {
@@ -1333,7 +1673,7 @@ impl Checker {
         for k in m.keys() {
             let k = k.as_str();
             match k {
-                "Next" if top => {}
+                "Next" | "Assign" if top => {}
                 "Comment" | "Variable" => {}
                 "And" | "Or" | "Not" | "StringMatches" => ops.push(k),
                 _ if choice::operator(k).is_some() || choice::type_test(k).is_some() => ops.push(k),

@@ -38,6 +38,8 @@ pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
 pub const NO_DOLLAR: &str = "NO_DOLLAR";
 pub const NO_PATH: &str = "NO_PATH";
 pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
+pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+pub const INVALID_VARIABLE_NAME: &str = "INVALID_VARIABLE_NAME";
 
 /// A definition rejected at compile time: every error found, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,17 +7,20 @@
 
 pub use crate::context::ExecContext;
 use crate::context::{self, StateInfo};
-use crate::definition::{Catcher, Kind, NumSource, Program, State, StrSource, WaitFor};
+use crate::definition::{
+    Assign, Catcher, Cond, Kind, NumSource, Program, State, StrSource, WaitFor,
+};
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, Event, EventKind, History, Iteration};
 use crate::intrinsics::{self, Env};
 use crate::path::{Path, Root};
-use crate::payload::{merge_result, query_field, select};
+use crate::payload::{merge_result, query_field, select, Vars};
+use crate::query::{self, JEnv, JTemplate};
 use crate::rng::Rng;
 use crate::timestamp;
 use crate::value::{bound_of, check_payload, exact_bound, to_text, Bound, Map, Oversize, Value};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// State transitions run in one `run` call before it hands control back with [`Effect::Yield`].
 pub const YIELD_EVERY: u32 = 10_000;
@@ -137,7 +140,28 @@ struct Frame {
     parent: Option<(usize, usize)>,
     waiting: Waiting,
     resume: Option<Resume>,
+    /// The workflow variables the frame sees: its own, over a snapshot of its parent's. None
+    /// when the program assigns none.
+    vars: Option<Arc<Vars>>,
 }
+
+fn vars_ref(vars: &Option<Arc<Vars>>) -> &Vars {
+    match vars {
+        Some(v) => v,
+        None => no_vars(),
+    }
+}
+
+/// No variables: what every state of a program that assigns none sees.
+fn no_vars() -> &'static Vars {
+    static EMPTY: OnceLock<Vars> = OnceLock::new();
+    EMPTY.get_or_init(Vars::new)
+}
+
+/// AWS's limits on variables: one variable's value, one `Assign` block, all of an execution's.
+const MAX_VARIABLE_BYTES: usize = 262_144;
+const MAX_ASSIGN_BYTES: usize = 262_144;
+const MAX_VARIABLES_BYTES: usize = 10 * 1024 * 1024;
 
 /// What running a state from its start led to.
 enum Entered {
@@ -180,6 +204,8 @@ pub struct Execution {
     done_reported: bool,
     /// The recorded history events: None unless [`Execution::record_history`] asked for them.
     history: Option<Box<History>>,
+    /// The assignments of the state being left, made once its output is settled.
+    pending: Option<Vars>,
 }
 
 /// What a recorded event follows (its previousEventId).
@@ -232,6 +258,49 @@ fn merged_bound(result_path: &Option<Option<Path>>, input: Bound, result: Bound)
     }
 }
 
+/// A number field: literal, from a path (JSONPath), or from an expression (JSONata).
+fn number(
+    src: &Option<NumSource>,
+    input: &Value,
+    vars: &Vars,
+    field: &str,
+    jenv: Option<&JEnv<'_>>,
+    rng: &mut Rng,
+) -> Result<Option<u64>, Failure> {
+    match src {
+        None => Ok(None),
+        Some(NumSource::Literal(n)) => Ok(Some(*n)),
+        Some(NumSource::Path(p)) => {
+            let v = match p.pick(input, &Value::Null, vars) {
+                Some(root) => p.query(root).map_err(|e| {
+                    Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
+                })?,
+                None => return Err(crate::payload::undefined_variable(p)),
+            };
+            let n = match &v {
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                other => other.as_u64(),
+            };
+            match n {
+                Some(n) => Ok(Some(n)),
+                None => Err(Failure::runtime(format!(
+                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    to_text(&v),
+                    p.text()
+                ))),
+            }
+        }
+        Some(NumSource::Jsonata(t)) => {
+            let Some(env) = jenv else { return Ok(None) };
+            let v = t.eval(env, rng)?;
+            match v.as_f64() {
+                Some(x) if x >= 0.0 && x.fract() == 0.0 => Ok(Some(x as u64)),
+                _ => Err(query::wrong_type(t, field, "integer", &v)),
+            }
+        }
+    }
+}
+
 fn error_output(f: &Failure) -> Value {
     let mut m = Map::new();
     m.insert("Error".into(), f.error.clone().into());
@@ -273,9 +342,11 @@ impl Execution {
             effects: Vec::new(),
             done_reported: false,
             history: None,
+            pending: None,
         };
         let start = ex.program.machines[0].start;
-        ex.spawn(0, start, input, None);
+        let vars = ex.program.uses_variables.then(|| Arc::new(Vars::new()));
+        ex.spawn(0, start, input, None, vars);
         ex
     }
 
@@ -419,8 +490,10 @@ impl Execution {
         state: usize,
         input: Value,
         parent: Option<(usize, usize)>,
+        vars: Option<Arc<Vars>>,
     ) -> usize {
         let frame = Frame {
+            vars,
             machine,
             state,
             bound: bound_of(&input),
@@ -549,9 +622,23 @@ impl Execution {
             }
             let step = self.step(fid, resume);
             let step = match step {
-                Step::Fail(f) => self.handle_error(fid, f),
+                Step::Fail(f) => {
+                    self.pending = None;
+                    self.handle_error(fid, f)
+                }
                 other => other,
             };
+            if self.pending.is_some() {
+                let assigned = self.pending.take().unwrap_or_default();
+                if matches!(step, Step::Goto(..) | Step::End(_)) {
+                    if let Some(vars) = self.frame(fid).and_then(|f| f.vars.as_mut()) {
+                        let vars = Arc::make_mut(vars);
+                        for (k, v) in assigned {
+                            vars.insert(k, v);
+                        }
+                    }
+                }
+            }
             match step {
                 Step::Block => return,
                 Step::Goto(next, output) => {
@@ -698,6 +785,70 @@ impl Execution {
             .unwrap_or(Value::Null)
     }
 
+    /// The frame's variables (None: it has none), to read with [`vars_ref`].
+    fn vars_of(&self, fid: usize) -> Option<Arc<Vars>> {
+        if !self.program.uses_variables {
+            return None;
+        }
+        self.frames
+            .get(fid)
+            .and_then(Option::as_ref)
+            .and_then(|f| f.vars.clone())
+    }
+
+    /// Evaluates an `Assign` block (JSONPath: on `input`; JSONata: in `jenv`) into the pending
+    /// assignments, checking AWS's limits.
+    fn assign(
+        &mut self,
+        fid: usize,
+        assign: &Assign,
+        input: &Value,
+        context: &Value,
+        vars: &Vars,
+        jenv: Option<&JEnv<'_>>,
+    ) -> Result<(), Failure> {
+        let value = match (assign, jenv) {
+            (Assign::Path(t), _) => t.eval(input, context, vars, &mut self.rng)?,
+            (Assign::Jsonata(t), Some(env)) => t.eval(env, &mut self.rng)?,
+            (Assign::Jsonata(_), None) => return Ok(()),
+        };
+        let Value::Object(assigned) = value else {
+            return Ok(());
+        };
+        let mut block = 0usize;
+        for (name, v) in &assigned {
+            let size = crate::value::serialized_len(v);
+            if size > MAX_VARIABLE_BYTES {
+                return Err(Failure::in_state(
+                    errors::RUNTIME,
+                    format!("The variable '{name}' has a size exceeding the maximum number of bytes service limit."),
+                ));
+            }
+            block += size;
+        }
+        if block > MAX_ASSIGN_BYTES {
+            return Err(Failure::in_state(
+                errors::RUNTIME,
+                "The assigned variables have a total size exceeding the maximum number of bytes service limit.",
+            ));
+        }
+        let current = self.vars_of(fid);
+        let total: usize = vars_ref(&current)
+            .iter()
+            .filter(|(k, _)| !assigned.contains_key(*k))
+            .map(|(_, v)| crate::value::serialized_len(v))
+            .sum::<usize>()
+            + block;
+        if total > MAX_VARIABLES_BYTES {
+            return Err(Failure::in_state(
+                errors::RUNTIME,
+                "The variables of the execution have a total size exceeding the maximum number of bytes service limit.",
+            ));
+        }
+        self.pending = Some(assigned);
+        Ok(())
+    }
+
     /// Runs a state from its start (on entry or on a retry). The raw input is taken out of the
     /// frame rather than copied, and put back wherever the state may need it again (a retry, a
     /// catch, ResultPath).
@@ -711,13 +862,26 @@ impl Execution {
             }
         }
         let context = self.context_for(fid, state, None);
-        match self.enter_inner(fid, state, &raw, &context) {
+        let vars_arc = self.vars_of(fid);
+        let vars = vars_ref(&vars_arc);
+        let entered = if state.jsonata {
+            self.enter_jsonata(fid, state, &raw, &context, vars)
+        } else {
+            self.enter_inner(fid, state, &raw, &context, vars)
+        };
+        match entered {
             Ok(Entered::Result(result)) => {
                 self.put_input(fid, raw);
                 self.finish_state(fid, state, result)
             }
             Ok(Entered::Leave(next, effective)) => {
-                let out = select(&state.output_path, effective.unwrap_or(raw), &context)?;
+                let out = if state.jsonata {
+                    let out = effective.unwrap_or(raw);
+                    self.settle_bound(fid, state, &out, bound_of(&out))?;
+                    out
+                } else {
+                    select(&state.output_path, effective.unwrap_or(raw), &context, vars)?
+                };
                 Ok(match next {
                     Some(n) => Step::Goto(n, out),
                     None => Step::End(out),
@@ -740,23 +904,24 @@ impl Execution {
         state: &State,
         raw: &Value,
         context: &Value,
+        vars: &Vars,
     ) -> Result<Entered, Failure> {
         // The effective input: None when it is the raw input itself (no InputPath), so the
         // common case copies nothing.
         let selected = match &state.input_path {
             None => None,
             Some(Some(p)) if p.is_root() && p.root() == Root::Input => None,
-            path => Some(select(path, raw.clone(), context)?),
+            path => Some(select(path, raw.clone(), context, vars)?),
         };
         let effective = selected.as_ref().unwrap_or(raw);
         match &state.kind {
             Kind::Fail { error, cause } => {
-                let error = self.string_source(error, raw, context, "ErrorPath")?;
-                let cause = self.string_source(cause, raw, context, "CausePath")?;
+                let error = self.string_source(error, raw, context, vars, "ErrorPath", None)?;
+                let cause = self.string_source(cause, raw, context, vars, "CausePath", None)?;
                 Err(Failure::plain(error.unwrap_or_default(), cause))
             }
             Kind::Pass { result } => {
-                let params = self.parameters(state, effective, context)?;
+                let params = self.parameters(state, effective, context, vars)?;
                 Ok(Entered::Result(match result {
                     Some(r) => r.clone(),
                     None => params.unwrap_or_else(|| effective.clone()),
@@ -764,36 +929,34 @@ impl Execution {
             }
             Kind::Succeed => Ok(Entered::Leave(None, selected)),
             Kind::Choice { choices, default } => {
-                for (rule, next) in choices {
-                    if rule.eval(effective, context)? {
-                        return Ok(Entered::Leave(Some(*next), selected));
+                let mut chosen = None;
+                for b in choices {
+                    if let Cond::Rule(rule) = &b.cond {
+                        if rule.eval(effective, context, vars)? {
+                            chosen = Some((b.next, b.assign.as_ref()));
+                            break;
+                        }
                     }
                 }
-                match default {
-                    Some(next) => Ok(Entered::Leave(Some(*next), selected)),
-                    None => Err(Failure::plain(
-                        errors::NO_CHOICE_MATCHED,
-                        Some(format!(
-                            "An error occurred while executing the state '{}' (entered at the event id #{}). No Matches!",
-                            state.name,
-                            self.frame(fid).map(|f| f.entered_event).unwrap_or(0)
-                        )),
-                    )),
+                let (next, assign) = match (chosen, default) {
+                    (Some((next, assign)), _) => (next, assign.or(state.assign.as_deref())),
+                    (None, Some(next)) => (*next, state.assign.as_deref()),
+                    (None, None) => return Err(self.no_choice(fid, state)),
+                };
+                if let Some(a) = assign {
+                    self.assign(fid, a, effective, context, vars, None)?;
                 }
+                Ok(Entered::Leave(Some(next), selected))
             }
             Kind::Wait(how) => {
-                let seconds = self.wait_seconds(how, effective)?;
+                let seconds = self.wait_seconds(how, effective, vars)?;
                 if seconds <= 0.0 {
+                    if let Some(a) = &state.assign {
+                        self.assign(fid, a, effective, context, vars, None)?;
+                    }
                     return Ok(Entered::Leave(state.next, selected));
                 }
-                let token = self.token(fid);
-                self.effects.push(Effect::Sleep { token, seconds });
-                if let Some(f) = self.frame(fid) {
-                    f.waiting = Waiting::Wait {
-                        token,
-                        effective: selected,
-                    };
-                }
+                self.sleep(fid, seconds, selected);
                 Ok(Entered::Block)
             }
             Kind::Task {
@@ -802,59 +965,32 @@ impl Execution {
                 heartbeat,
             } => {
                 let payload = self
-                    .parameters(state, effective, context)?
+                    .parameters(state, effective, context, vars)?
                     .unwrap_or_else(|| effective.clone());
-                let timeout = self.number(timeout, effective, "TimeoutSecondsPath")?;
-                let heartbeat = self.number(heartbeat, effective, "HeartbeatSecondsPath")?;
-                let scheduled = self.event(); // TaskScheduled
-                let started = self.event(); // TaskStarted
-                if self.history.is_some() {
-                    self.record_task_started(
-                        fid, scheduled, started, resource, &payload, timeout, heartbeat,
-                    );
-                }
-                let timeout_seconds = timeout.map(|x| x as f64);
-                let heartbeat_seconds = heartbeat.map(|x| x as f64);
-                let token = self.token(fid);
-                let task_token = self.frame(fid).and_then(|f| f.task_token.clone());
-                self.effects.push(Effect::Invoke {
-                    token,
-                    resource: resource.clone(),
-                    payload,
-                    timeout_seconds,
-                    heartbeat_seconds,
-                    state_name: state.name.clone(),
-                    task_token,
-                });
-                if let Some(f) = self.frame(fid) {
-                    f.waiting = Waiting::Task { token };
-                }
+                let timeout = number(
+                    timeout,
+                    effective,
+                    vars,
+                    "TimeoutSecondsPath",
+                    None,
+                    &mut self.rng,
+                )?;
+                let heartbeat = number(
+                    heartbeat,
+                    effective,
+                    vars,
+                    "HeartbeatSecondsPath",
+                    None,
+                    &mut self.rng,
+                )?;
+                self.invoke(fid, state, resource, payload, timeout, heartbeat);
                 Ok(Entered::Block)
             }
             Kind::Parallel { branches } => {
                 let input = self
-                    .parameters(state, effective, context)?
+                    .parameters(state, effective, context, vars)?
                     .unwrap_or_else(|| effective.clone());
-                let ev = self.event(); // ParallelStateStarted
-                if self.history.is_some() {
-                    self.record(ev, After::Frame(fid), EventKind::ParallelStateStarted);
-                }
-                let n = branches.len();
-                let children = Children {
-                    is_map: false,
-                    inputs: (0..n).map(|_| Some(input.clone())).collect(),
-                    results: vec![None; n],
-                    frames: vec![None; n],
-                    machines: branches.clone(),
-                    started: 0,
-                    running: 0,
-                    finished: 0,
-                    failed: 0,
-                    max_concurrency: 0,
-                    tolerated_count: None,
-                    tolerated_percentage: None,
-                };
-                self.start_children(fid, children)
+                self.start_parallel(fid, branches, input)
             }
             Kind::Map {
                 processor,
@@ -863,12 +999,16 @@ impl Execution {
                 max_concurrency,
                 tolerated_percentage,
                 tolerated_count,
+                ..
             } => {
                 let items = match items_path {
                     None => effective.clone(),
-                    Some(p) => p.query(effective).map_err(|e| {
-                        Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
-                    })?,
+                    Some(p) => match p.pick(effective, context, vars) {
+                        Some(root) => p.query(root).map_err(|e| {
+                            Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
+                        })?,
+                        None => return Err(crate::payload::undefined_variable(p)),
+                    },
                 };
                 let Value::Array(items) = items else {
                     return Err(Failure::runtime(format!(
@@ -877,55 +1017,373 @@ impl Execution {
                         to_text(&items)
                     )));
                 };
-                let max_concurrency = self
-                    .number(max_concurrency, effective, "MaxConcurrencyPath")?
-                    .unwrap_or(0);
-                let tolerated_count =
-                    self.number(tolerated_count, effective, "ToleratedFailureCountPath")?;
-                let tolerated_percentage = self
-                    .number(
-                        tolerated_percentage,
-                        effective,
-                        "ToleratedFailurePercentagePath",
-                    )?
-                    .map(|p| p as f64);
+                let rng = &mut self.rng;
+                let max_concurrency = number(
+                    max_concurrency,
+                    effective,
+                    vars,
+                    "MaxConcurrencyPath",
+                    None,
+                    rng,
+                )?
+                .unwrap_or(0);
+                let tolerated_count = number(
+                    tolerated_count,
+                    effective,
+                    vars,
+                    "ToleratedFailureCountPath",
+                    None,
+                    rng,
+                )?;
+                let tolerated_percentage = number(
+                    tolerated_percentage,
+                    effective,
+                    vars,
+                    "ToleratedFailurePercentagePath",
+                    None,
+                    rng,
+                )?
+                .map(|p| p as f64);
                 let selector = item_selector.as_ref().or(state.parameters.as_ref());
                 let mut inputs = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
                     inputs.push(Some(match selector {
                         Some(t) => {
                             let ctx = self.context_for(fid, state, Some((i, &item)));
-                            t.eval(effective, &ctx, &mut self.rng)?
+                            t.eval(effective, &ctx, vars, &mut self.rng)?
                         }
                         None => item,
                     }));
                 }
-                let n = inputs.len();
-                let ev = self.event(); // MapStateStarted
-                if self.history.is_some() {
-                    self.record(
-                        ev,
-                        After::Frame(fid),
-                        EventKind::MapStateStarted { length: n },
-                    );
-                }
-                let children = Children {
-                    is_map: true,
+                self.start_map(
+                    fid,
+                    *processor,
                     inputs,
-                    results: vec![None; n],
-                    frames: vec![None; n],
-                    machines: vec![*processor],
-                    started: 0,
-                    running: 0,
-                    finished: 0,
-                    failed: 0,
-                    max_concurrency: max_concurrency as usize,
+                    max_concurrency,
                     tolerated_count,
                     tolerated_percentage,
-                };
-                self.start_children(fid, children)
+                )
             }
         }
+    }
+
+    /// A JSONata state from its start: `raw` is `$states.input`.
+    fn enter_jsonata(
+        &mut self,
+        fid: usize,
+        state: &State,
+        raw: &Value,
+        context: &Value,
+        vars: &Vars,
+    ) -> Result<Entered, Failure> {
+        let env = JEnv {
+            states: JEnv::states_value(raw, None, None, state.uses_context.then_some(context)),
+            vars,
+            now_ms: self.now_ms,
+        };
+        match &state.kind {
+            Kind::Fail { error, cause } => {
+                let error = self.string_source(error, raw, context, vars, "Error", Some(&env))?;
+                let cause = self.string_source(cause, raw, context, vars, "Cause", Some(&env))?;
+                Err(Failure::plain(error.unwrap_or_default(), cause))
+            }
+            Kind::Pass { .. } | Kind::Succeed => {
+                let out = self.jsonata_leave(fid, state, raw, &env, None, None)?;
+                let next = if matches!(state.kind, Kind::Succeed) {
+                    None
+                } else {
+                    state.next
+                };
+                Ok(Entered::Leave(next, Some(out)))
+            }
+            Kind::Choice { choices, default } => {
+                let mut chosen = None;
+                for b in choices {
+                    let Cond::Jsonata(t) = &b.cond else { continue };
+                    match t.eval(&env, &mut self.rng)? {
+                        Value::Bool(true) => {
+                            chosen = Some(b);
+                            break;
+                        }
+                        Value::Bool(false) => {}
+                        other => return Err(query::wrong_type(t, "Condition", "boolean", &other)),
+                    }
+                }
+                let (next, assign, output) = match (chosen, default) {
+                    (Some(b), _) => (
+                        b.next,
+                        b.assign.as_ref().or(state.assign.as_deref()),
+                        b.output.as_ref().or(state.output.as_deref()),
+                    ),
+                    (None, Some(next)) => (*next, state.assign.as_deref(), state.output.as_deref()),
+                    (None, None) => return Err(self.no_choice(fid, state)),
+                };
+                let out = self.jsonata_leave(fid, state, raw, &env, assign, output)?;
+                Ok(Entered::Leave(Some(next), Some(out)))
+            }
+            Kind::Wait(how) => {
+                let seconds = match how {
+                    WaitFor::SecondsJsonata(t) => {
+                        let v = t.eval(&env, &mut self.rng)?;
+                        match v.as_f64() {
+                            Some(x) if x >= 0.0 && x.fract() == 0.0 => x,
+                            _ => return Err(query::wrong_type(t, "Seconds", "integer", &v)),
+                        }
+                    }
+                    WaitFor::TimestampJsonata(t) => {
+                        let v = t.eval(&env, &mut self.rng)?;
+                        match v.as_str().and_then(timestamp::parse) {
+                            Some(instant) => (((instant / 1_000_000) as i64 - self.now_ms) as f64
+                                / 1000.0)
+                                .max(0.0),
+                            None => return Err(query::wrong_type(t, "Timestamp", "timestamp", &v)),
+                        }
+                    }
+                    other => self.wait_seconds(other, raw, vars)?,
+                };
+                if seconds <= 0.0 {
+                    let out = self.jsonata_leave(fid, state, raw, &env, None, None)?;
+                    return Ok(Entered::Leave(state.next, Some(out)));
+                }
+                self.sleep(fid, seconds, None);
+                Ok(Entered::Block)
+            }
+            Kind::Task {
+                resource,
+                timeout,
+                heartbeat,
+            } => {
+                let payload = match &state.arguments {
+                    Some(t) => t.eval(&env, &mut self.rng)?,
+                    None => raw.clone(),
+                };
+                let rng = &mut self.rng;
+                let timeout = number(timeout, raw, vars, "TimeoutSeconds", Some(&env), rng)?;
+                let heartbeat = number(heartbeat, raw, vars, "HeartbeatSeconds", Some(&env), rng)?;
+                self.invoke(fid, state, resource, payload, timeout, heartbeat);
+                Ok(Entered::Block)
+            }
+            Kind::Parallel { branches } => {
+                let input = match &state.arguments {
+                    Some(t) => t.eval(&env, &mut self.rng)?,
+                    None => raw.clone(),
+                };
+                self.start_parallel(fid, branches, input)
+            }
+            Kind::Map {
+                processor,
+                items,
+                jitem_selector,
+                max_concurrency,
+                tolerated_percentage,
+                tolerated_count,
+                ..
+            } => {
+                let list = match items {
+                    Some(t) => match t.eval(&env, &mut self.rng)? {
+                        Value::Array(a) => a,
+                        other => return Err(query::wrong_type(t, "Items", "array", &other)),
+                    },
+                    None => match raw {
+                        Value::Array(a) => a.clone(),
+                        other => {
+                            return Err(query::query_error(format!(
+                                "Map state input must be an array but was: {}",
+                                to_text(other)
+                            )))
+                        }
+                    },
+                };
+                let rng = &mut self.rng;
+                let max_concurrency = number(
+                    max_concurrency,
+                    raw,
+                    vars,
+                    "MaxConcurrency",
+                    Some(&env),
+                    rng,
+                )?
+                .unwrap_or(0);
+                let tolerated_count = number(
+                    tolerated_count,
+                    raw,
+                    vars,
+                    "ToleratedFailureCount",
+                    Some(&env),
+                    rng,
+                )?;
+                let tolerated_percentage = number(
+                    tolerated_percentage,
+                    raw,
+                    vars,
+                    "ToleratedFailurePercentage",
+                    Some(&env),
+                    rng,
+                )?
+                .map(|p| p as f64);
+                let mut inputs = Vec::with_capacity(list.len());
+                for (i, item) in list.into_iter().enumerate() {
+                    inputs.push(Some(match jitem_selector {
+                        Some(t) => {
+                            let ctx = self.context_for(fid, state, Some((i, &item)));
+                            let item_env = JEnv {
+                                states: JEnv::states_value(raw, None, None, Some(&ctx)),
+                                vars,
+                                now_ms: self.now_ms,
+                            };
+                            t.eval(&item_env, &mut self.rng)?
+                        }
+                        None => item,
+                    }));
+                }
+                self.start_map(
+                    fid,
+                    *processor,
+                    inputs,
+                    max_concurrency,
+                    tolerated_count,
+                    tolerated_percentage,
+                )
+            }
+        }
+    }
+
+    /// A JSONata state's Assign (into the pending assignments) and Output (the state's output;
+    /// without one, `default` or else the input).
+    fn jsonata_leave(
+        &mut self,
+        fid: usize,
+        state: &State,
+        raw: &Value,
+        env: &JEnv<'_>,
+        assign: Option<&Assign>,
+        output: Option<&JTemplate>,
+    ) -> Result<Value, Failure> {
+        let assign = assign.or(state.assign.as_deref());
+        let output = output.or(state.output.as_deref());
+        if let Some(a) = assign {
+            self.assign(fid, a, raw, &Value::Null, env.vars, Some(env))?;
+        }
+        match output {
+            Some(t) => t.eval(env, &mut self.rng),
+            None => Ok(raw.clone()),
+        }
+    }
+
+    fn no_choice(&mut self, fid: usize, state: &State) -> Failure {
+        Failure::plain(
+            errors::NO_CHOICE_MATCHED,
+            Some(format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). No Matches!",
+                state.name,
+                self.frame(fid).map(|f| f.entered_event).unwrap_or(0)
+            )),
+        )
+    }
+
+    fn sleep(&mut self, fid: usize, seconds: f64, effective: Option<Value>) {
+        let token = self.token(fid);
+        self.effects.push(Effect::Sleep { token, seconds });
+        if let Some(f) = self.frame(fid) {
+            f.waiting = Waiting::Wait { token, effective };
+        }
+    }
+
+    fn invoke(
+        &mut self,
+        fid: usize,
+        state: &State,
+        resource: &str,
+        payload: Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    ) {
+        let scheduled = self.event(); // TaskScheduled
+        let started = self.event(); // TaskStarted
+        if self.history.is_some() {
+            self.record_task_started(
+                fid, scheduled, started, resource, &payload, timeout, heartbeat,
+            );
+        }
+        let timeout_seconds = timeout.map(|x| x as f64);
+        let heartbeat_seconds = heartbeat.map(|x| x as f64);
+        let token = self.token(fid);
+        let task_token = self.frame(fid).and_then(|f| f.task_token.clone());
+        self.effects.push(Effect::Invoke {
+            token,
+            resource: resource.to_string(),
+            payload,
+            timeout_seconds,
+            heartbeat_seconds,
+            state_name: state.name.clone(),
+            task_token,
+        });
+        if let Some(f) = self.frame(fid) {
+            f.waiting = Waiting::Task { token };
+        }
+    }
+
+    fn start_parallel(
+        &mut self,
+        fid: usize,
+        branches: &[usize],
+        input: Value,
+    ) -> Result<Entered, Failure> {
+        let ev = self.event(); // ParallelStateStarted
+        if self.history.is_some() {
+            self.record(ev, After::Frame(fid), EventKind::ParallelStateStarted);
+        }
+        let n = branches.len();
+        let children = Children {
+            is_map: false,
+            inputs: (0..n).map(|_| Some(input.clone())).collect(),
+            results: vec![None; n],
+            frames: vec![None; n],
+            machines: branches.to_vec(),
+            started: 0,
+            running: 0,
+            finished: 0,
+            failed: 0,
+            max_concurrency: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+        };
+        self.start_children(fid, children)
+    }
+
+    fn start_map(
+        &mut self,
+        fid: usize,
+        processor: usize,
+        inputs: Vec<Option<Value>>,
+        max_concurrency: u64,
+        tolerated_count: Option<u64>,
+        tolerated_percentage: Option<f64>,
+    ) -> Result<Entered, Failure> {
+        let n = inputs.len();
+        let ev = self.event(); // MapStateStarted
+        if self.history.is_some() {
+            self.record(
+                ev,
+                After::Frame(fid),
+                EventKind::MapStateStarted { length: n },
+            );
+        }
+        let children = Children {
+            is_map: true,
+            inputs,
+            results: vec![None; n],
+            frames: vec![None; n],
+            machines: vec![processor],
+            started: 0,
+            running: 0,
+            finished: 0,
+            failed: 0,
+            max_concurrency: max_concurrency as usize,
+            tolerated_count,
+            tolerated_percentage,
+        };
+        self.start_children(fid, children)
     }
 
     fn parameters(
@@ -933,23 +1391,33 @@ impl Execution {
         state: &State,
         effective: &Value,
         context: &Value,
+        vars: &Vars,
     ) -> Result<Option<Value>, Failure> {
         if matches!(state.kind, Kind::Map { .. }) {
             return Ok(None); // a Map's Parameters select each item instead
         }
         match &state.parameters {
-            Some(t) => Ok(Some(t.eval(effective, context, &mut self.rng)?)),
+            Some(t) => Ok(Some(t.eval(effective, context, vars, &mut self.rng)?)),
             None => Ok(None),
         }
     }
 
-    /// ResultSelector, ResultPath and OutputPath, then the transition.
+    /// ResultSelector, ResultPath and OutputPath (JSONata: Assign and Output), then the
+    /// transition.
     fn finish_state(&mut self, fid: usize, state: &State, result: Value) -> Result<Step, Failure> {
+        if state.jsonata {
+            return self.finish_jsonata(fid, state, result);
+        }
         let context = self.context_for(fid, state, None);
+        let vars_arc = self.vars_of(fid);
+        let vars = vars_ref(&vars_arc);
         let result = match &state.result_selector {
-            Some(t) => t.eval(&result, &context, &mut self.rng)?,
+            Some(t) => t.eval(&result, &context, vars, &mut self.rng)?,
             None => result,
         };
+        if let Some(a) = &state.assign {
+            self.assign(fid, a, &result, &context, vars, None)?;
+        }
         let raw = if state.catch.is_empty() {
             self.take_input(fid)
         } else {
@@ -965,9 +1433,45 @@ impl Execution {
             bound_of(&result)
         };
         let merged = merge_result(&state.result_path, raw, result)?;
-        let out = select(&state.output_path, merged, &context)?;
+        let out = select(&state.output_path, merged, &context, vars)?;
         let bound = merged_bound(&state.result_path, in_bound, result_bound);
         self.settle_bound(fid, state, &out, bound)?;
+        transition(state, out)
+    }
+
+    /// A JSONata state's result (`$states.result`) through Assign and Output.
+    fn finish_jsonata(
+        &mut self,
+        fid: usize,
+        state: &State,
+        result: Value,
+    ) -> Result<Step, Failure> {
+        let context = self.context_for(fid, state, None);
+        let vars_arc = self.vars_of(fid);
+        let vars = vars_ref(&vars_arc);
+        let raw = if state.catch.is_empty() {
+            self.take_input(fid)
+        } else {
+            self.raw_input(fid)
+        };
+        let env = JEnv {
+            states: JEnv::states_value(
+                &raw,
+                Some(&result),
+                None,
+                state.uses_context.then_some(&context),
+            ),
+            vars,
+            now_ms: self.now_ms,
+        };
+        if let Some(a) = &state.assign {
+            self.assign(fid, a, &raw, &context, vars, Some(&env))?;
+        }
+        let out = match &state.output {
+            Some(t) => t.eval(&env, &mut self.rng)?,
+            None => result,
+        };
+        self.settle_bound(fid, state, &out, bound_of(&out))?;
         transition(state, out)
     }
 
@@ -1004,10 +1508,30 @@ impl Execution {
         Ok(())
     }
 
-    /// The end of a Wait: OutputPath and the transition.
+    /// The end of a Wait: Assign, OutputPath (JSONata: Output) and the transition.
     fn leave(&mut self, fid: usize, state: &State, effective: Value) -> Result<Step, Failure> {
         let context = self.context_for(fid, state, None);
-        let out = select(&state.output_path, effective, &context)?;
+        let vars_arc = self.vars_of(fid);
+        let vars = vars_ref(&vars_arc);
+        if state.jsonata {
+            let env = JEnv {
+                states: JEnv::states_value(
+                    &effective,
+                    None,
+                    None,
+                    state.uses_context.then_some(&context),
+                ),
+                vars,
+                now_ms: self.now_ms,
+            };
+            let out = self.jsonata_leave(fid, state, &effective, &env, None, None)?;
+            self.settle_bound(fid, state, &out, bound_of(&out))?;
+            return transition(state, out);
+        }
+        if let Some(a) = &state.assign {
+            self.assign(fid, a, &effective, &context, vars, None)?;
+        }
+        let out = select(&state.output_path, effective, &context, vars)?;
         transition(state, out)
     }
 
@@ -1016,20 +1540,27 @@ impl Execution {
         src: &Option<StrSource>,
         input: &Value,
         context: &Value,
+        vars: &Vars,
         field: &str,
+        jenv: Option<&JEnv<'_>>,
     ) -> Result<Option<String>, Failure> {
         let v = match src {
             None => return Ok(None),
             Some(StrSource::Literal(s)) => return Ok(Some(s.clone())),
-            Some(StrSource::Path(p)) => query_field(p, input, context, field)?,
+            Some(StrSource::Path(p)) => query_field(p, input, context, vars, field)?,
             Some(StrSource::Call(c)) => {
                 let mut env = Env {
                     input,
                     context,
+                    vars,
                     rng: &mut self.rng,
                 };
                 intrinsics::eval(c, &mut env, field)?
             }
+            Some(StrSource::Jsonata(t)) => match jenv {
+                Some(env) => t.eval(env, &mut self.rng)?,
+                None => return Ok(None),
+            },
         };
         Ok(Some(match v {
             Value::String(s) => s,
@@ -1037,40 +1568,19 @@ impl Execution {
         }))
     }
 
-    fn number(
-        &self,
-        src: &Option<NumSource>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<u64>, Failure> {
-        match src {
-            None => Ok(None),
-            Some(NumSource::Literal(n)) => Ok(Some(*n)),
-            Some(NumSource::Path(p)) => {
-                let v = p.query(input).map_err(|e| {
-                    Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
-                })?;
-                match v.as_u64() {
-                    Some(n) => Ok(Some(n)),
-                    None => Err(Failure::runtime(format!(
-                        "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-                        to_text(&v),
-                        p.text()
-                    ))),
-                }
-            }
-        }
-    }
-
-    fn wait_seconds(&self, how: &WaitFor, input: &Value) -> Result<f64, Failure> {
-        let lookup = |p: &Path| {
-            p.query(input)
-                .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e)))
+    fn wait_seconds(&self, how: &WaitFor, input: &Value, vars: &Vars) -> Result<f64, Failure> {
+        let lookup = |p: &Path| match p.pick(input, &Value::Null, vars) {
+            Some(root) => p
+                .query(root)
+                .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))),
+            None => Err(crate::payload::undefined_variable(p)),
         };
         let until = |instant: timestamp::Instant| {
             ((instant / 1_000_000) as i64 - self.now_ms) as f64 / 1000.0
         };
         match how {
+            // Evaluated by the JSONata path of `enter`.
+            WaitFor::SecondsJsonata(_) | WaitFor::TimestampJsonata(_) => Ok(0.0),
             WaitFor::Seconds(s) => Ok(*s as f64),
             WaitFor::Timestamp(t) => Ok(until(*t).max(0.0)),
             WaitFor::SecondsPath(p) => {
@@ -1171,18 +1681,55 @@ impl Execution {
     }
 
     fn catch(&mut self, fid: usize, state: &State, c: &Catcher, failure: &Failure) -> Step {
-        let raw = self.raw_input(fid);
-        let in_bound = self.frame(fid).map(|f| f.bound).unwrap_or_default();
-        let error = error_output(failure);
-        let bound = merged_bound(&c.result_path, in_bound, bound_of(&error));
-        let out = match merge_result(&c.result_path, raw, error) {
-            Ok(out) => out,
-            Err(f) => return Step::Fail(f),
-        };
-        match self.settle_bound(fid, state, &out, bound) {
-            Ok(()) => Step::Goto(c.next, out),
-            Err(f) => Step::Fail(f),
+        match self.catch_inner(fid, state, c, failure) {
+            Ok(step) => step,
+            Err(f) => Step::Fail(self.locate(fid, state, f)),
         }
+    }
+
+    fn catch_inner(
+        &mut self,
+        fid: usize,
+        state: &State,
+        c: &Catcher,
+        failure: &Failure,
+    ) -> Result<Step, Failure> {
+        let raw = self.raw_input(fid);
+        let error = error_output(failure);
+        if state.jsonata || c.assign.is_some() {
+            let context = self.context_for(fid, state, None);
+            let vars_arc = self.vars_of(fid);
+            let vars = vars_ref(&vars_arc);
+            if state.jsonata {
+                let env = JEnv {
+                    states: JEnv::states_value(
+                        &raw,
+                        None,
+                        Some(&error),
+                        state.uses_context.then_some(&context),
+                    ),
+                    vars,
+                    now_ms: self.now_ms,
+                };
+                if let Some(a) = &c.assign {
+                    self.assign(fid, a, &raw, &context, vars, Some(&env))?;
+                }
+                let out = match &c.output {
+                    Some(t) => t.eval(&env, &mut self.rng)?,
+                    None => error,
+                };
+                self.settle_bound(fid, state, &out, bound_of(&out))?;
+                return Ok(Step::Goto(c.next, out));
+            }
+            if let Some(a) = &c.assign {
+                self.assign(fid, a, &error, &context, vars, None)?;
+            }
+        }
+        let in_bound = self.frame(fid).map(|f| f.bound).unwrap_or_default();
+        let bound = merged_bound(&c.result_path, in_bound, bound_of(&error));
+        let out = merge_result(&c.result_path, raw, error)?;
+        self.settle_bound(fid, state, &out, bound)?;
+        Ok(Step::Goto(c.next, out))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1222,7 +1769,8 @@ impl Execution {
                 0
             };
             let start = self.program.machines[machine].start;
-            let child = self.spawn(machine, start, input, Some((fid, slot)));
+            let vars = self.vars_of(fid);
+            let child = self.spawn(machine, start, input, Some((fid, slot)), vars);
             ch.frames[slot] = Some(child);
             if self.history.is_some() {
                 self.record_launch(fid, child, slot, iteration);
@@ -2238,5 +2786,71 @@ mod tests {
         recorded.run(0);
         assert_eq!(plain.cause(), recorded.cause());
         assert_eq!(events(&recorded)[3], (4, 3, "WaitStateEntered".to_string()));
+    }
+
+    #[test]
+    fn assign_sees_the_values_from_before_the_state() {
+        let mut ex = start(
+            json!({"StartAt": "Init", "States": {
+                "Init": {"Type": "Pass", "Assign": {"x": 1, "y": 2}, "Next": "Swap"},
+                "Swap": {"Type": "Pass", "Assign": {"x.$": "$y", "y.$": "$x"}, "Next": "Show"},
+                "Show": {"Type": "Pass", "Parameters": {"x.$": "$x", "y.$": "$y"}, "End": true}}}),
+            json!({}),
+        );
+        ex.run(0);
+        assert_eq!(ex.output(), Some(&json!({"x": 2, "y": 1})));
+    }
+
+    #[test]
+    fn jsonata_task_arguments_assign_and_output() {
+        let mut ex = start(
+            json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                      "Arguments": {"n": "{% $states.input.v + 1 %}"},
+                      "Assign": {"kept": "{% $states.result %}"},
+                      "Output": {"r": "{% $states.result %}", "i": "{% $states.input %}"}, "Next": "U"},
+                "U": {"Type": "Pass", "Output": "{% $kept %}", "End": true}}}),
+            json!({"v": 1}),
+        );
+        let (token, payload) = invoke_token(&ex.run(0));
+        assert_eq!(payload, json!({"n": 2}));
+        ex.complete(token, json!("done"));
+        ex.run(1);
+        assert_eq!(ex.output(), Some(&json!("done")));
+    }
+
+    #[test]
+    fn map_iterations_read_a_snapshot_of_outer_variables() {
+        let mut ex = start(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Assign": {"o": "outer"}, "Next": "M"},
+                "M": {"Type": "Map", "Items": [1, 2], "Assign": {"o": "changed"},
+                      "ItemProcessor": {"StartAt": "I", "States": {
+                          "I": {"Type": "Pass", "Assign": {"mine": "{% $o %}"}, "Next": "J"},
+                          "J": {"Type": "Pass", "Output": "{% $mine & $string($states.input) %}", "End": true}}},
+                      "Next": "B"},
+                "B": {"Type": "Pass", "Output": {"r": "{% $states.input %}", "o": "{% $o %}"}, "End": true}}}),
+            json!({}),
+        );
+        ex.run(0);
+        assert_eq!(
+            ex.output(),
+            Some(&json!({"r": ["outer1", "outer2"], "o": "changed"}))
+        );
+    }
+
+    #[test]
+    fn jsonata_undefined_is_a_query_evaluation_error() {
+        let mut ex = start(
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Assign": {"r": "{% $nothing %}"}, "End": true}}}),
+            json!({}),
+        );
+        ex.run(0);
+        assert_eq!(ex.error(), Some("States.QueryEvaluationError"));
+        assert_eq!(
+            ex.cause(),
+            Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$nothing' specified for the field 'Assign/r' returned nothing (undefined).")
+        );
     }
 }

@@ -266,6 +266,7 @@ impl Parser<'_> {
 pub struct Env<'a> {
     pub input: &'a Value,
     pub context: &'a Value,
+    pub vars: &'a crate::payload::Vars,
     pub rng: &'a mut Rng,
 }
 
@@ -284,7 +285,9 @@ pub fn eval(call: &Call, env: &mut Env, field: &str) -> Result<Value, Failure> {
         args.push(match a {
             Arg::Str { value, .. } => Value::String(value.clone()),
             Arg::Literal(v) => v.clone(),
-            Arg::Path(p) => crate::payload::query_field(p, env.input, env.context, field)?,
+            Arg::Path(p) => {
+                crate::payload::query_field(p, env.input, env.context, env.vars, field)?
+            }
             Arg::Call(c) => eval(c, env, field)?,
         });
     }
@@ -565,6 +568,7 @@ mod tests {
         let mut env = Env {
             input: &input,
             context: &ctx,
+            vars: &crate::payload::Vars::new(),
             rng: &mut rng,
         };
         eval(&call, &mut env, "f.$")

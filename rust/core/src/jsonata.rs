@@ -25,7 +25,7 @@ use jsonata_core::evaluator::{
     error_code_prefix, Context, Evaluator, EvaluatorError, EvaluatorOptions,
 };
 use jsonata_core::parser::{self, ParserError};
-use jsonata_core::value::{JArray, JMap, JValue};
+pub use jsonata_core::value::{JArray, JMap, JValue};
 use serde_json::{Map, Number, Value};
 
 use crate::rng::Rng;
@@ -114,6 +114,12 @@ impl Prepared {
     pub fn new(value: &Value) -> Prepared {
         Prepared(to_jvalue(value))
     }
+
+    /// A value already in the evaluator's representation (the Python binding builds them
+    /// straight from Python objects).
+    pub fn from_jvalue(value: JValue) -> Prepared {
+        Prepared(value)
+    }
 }
 
 /// The variables of an evaluation (`$name` reads `name`).
@@ -133,6 +139,10 @@ impl Bindings {
 
     pub fn bind_prepared(&mut self, name: impl Into<String>, value: &Prepared) {
         self.vars.push((name.into(), value.0.clone()));
+    }
+
+    pub fn bind_jvalue(&mut self, name: impl Into<String>, value: JValue) {
+        self.vars.push((name.into(), value));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -158,6 +168,17 @@ pub struct Expression {
     source: String,
     ast: AstNode,
     aws: u8,
+    /// Whether the expression mentions `$now` or `$millis` (which then read the given time).
+    clock: bool,
+}
+
+/// What an evaluation gave, told apart the way Step Functions needs: a JSON value, nothing
+/// (undefined), or a function (which is no JSON value).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluated {
+    Value(Value),
+    Undefined,
+    Function,
 }
 
 impl Expression {
@@ -170,10 +191,12 @@ impl Expression {
             .iter()
             .filter(|(name, _)| mentions(source, name))
             .fold(0, |acc, (_, bit)| acc | bit);
+        let clock = mentions(source, "now") || mentions(source, "millis");
         Ok(Expression {
             source: source.to_string(),
             ast,
             aws,
+            clock,
         })
     }
 
@@ -201,10 +224,60 @@ impl Expression {
         bindings: &Bindings,
         env: &mut Env<'_>,
     ) -> Result<Option<Value>, Error> {
+        let result = self.evaluate_raw(input, bindings, env, None)?;
+        from_jvalue(&result)
+    }
+
+    /// [`evaluate_prepared`](Self::evaluate_prepared), giving the evaluator's own value
+    /// (`JValue::Undefined` when the expression yields nothing).
+    pub fn evaluate_jvalue(
+        &self,
+        input: Option<&Prepared>,
+        bindings: &Bindings,
+        env: &mut Env<'_>,
+    ) -> Result<JValue, Error> {
+        self.evaluate_raw(input, bindings, env, None)
+    }
+
+    /// Whether the expression mentions the variable `$name` (conservatively: a mention inside a
+    /// string literal counts too).
+    pub fn mentions_variable(&self, name: &str) -> bool {
+        mentions(&self.source, name)
+    }
+
+    /// Evaluate as a state's field does: `now_ms` (epoch milliseconds) is what `$now()` and
+    /// `$millis()` report, and a function result is told apart from a value.
+    pub fn evaluate_at(
+        &self,
+        input: Option<&Prepared>,
+        bindings: &Bindings,
+        env: &mut Env<'_>,
+        now_ms: i64,
+    ) -> Result<Evaluated, Error> {
+        let result = self.evaluate_raw(input, bindings, env, Some(now_ms))?;
+        Ok(match &result {
+            JValue::Undefined => Evaluated::Undefined,
+            JValue::Lambda(_) | JValue::Builtin { .. } | JValue::Regex { .. } => {
+                Evaluated::Function
+            }
+            other => match from_jvalue(other)? {
+                Some(v) => Evaluated::Value(v),
+                None => Evaluated::Undefined,
+            },
+        })
+    }
+
+    fn evaluate_raw(
+        &self,
+        input: Option<&Prepared>,
+        bindings: &Bindings,
+        env: &mut Env<'_>,
+        now_ms: Option<i64>,
+    ) -> Result<JValue, Error> {
         let data = input.map_or(JValue::Undefined, |p| p.0.clone());
         let rng = Rc::new(RefCell::new(env.rng.clone()));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.run(&data, bindings, env.limits, &rng)
+            self.run(&data, bindings, env.limits, &rng, now_ms)
         }));
         // Whatever happened, the draws made count: the next evaluation goes on from there.
         *env.rng = rng.borrow().clone();
@@ -223,7 +296,8 @@ impl Expression {
         bindings: &Bindings,
         limits: Limits,
         rng: &Rc<RefCell<Rng>>,
-    ) -> Result<Option<Value>, Error> {
+        now_ms: Option<i64>,
+    ) -> Result<JValue, Error> {
         let mut context = Context::new();
         for (name, value) in &bindings.vars {
             context.bind(name.clone(), value.clone());
@@ -237,8 +311,10 @@ impl Expression {
         if self.aws != 0 {
             install_aws_functions(&mut ev, self.aws, rng).map_err(|e| eval_error(&e))?;
         }
-        let result = ev.evaluate(&self.ast, data).map_err(|e| eval_error(&e))?;
-        from_jvalue(&result)
+        if let (true, Some(now)) = (self.clock, now_ms) {
+            install_clock(&mut ev, now).map_err(|e| eval_error(&e))?;
+        }
+        ev.evaluate(&self.ast, data).map_err(|e| eval_error(&e))
     }
 }
 
@@ -404,6 +480,23 @@ fn array_items(v: &JValue) -> Vec<JValue> {
         JValue::Undefined => Vec::new(),
         other => vec![other.clone()],
     }
+}
+
+/// `$now()` and `$millis()` at a given time (the execution's), so a run replays exactly.
+fn install_clock(ev: &mut Evaluator, now_ms: i64) -> Result<(), EvaluatorError> {
+    let text = crate::timestamp::format_millis(now_ms);
+    ev.register_fn_override("now", move |args: &[JValue]| {
+        if !args.is_empty() {
+            return Err(type_error("now", 1));
+        }
+        Ok(JValue::string(text.as_str()))
+    })?;
+    ev.register_fn_override("millis", move |args: &[JValue]| {
+        if !args.is_empty() {
+            return Err(type_error("millis", 1));
+        }
+        Ok(JValue::Number(now_ms as f64))
+    })
 }
 
 /// The most items `$range` makes, as for States.ArrayRange.

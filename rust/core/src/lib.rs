@@ -16,6 +16,7 @@ pub mod intrinsics;
 pub mod jsonata;
 pub mod path;
 pub mod payload;
+pub mod query;
 pub mod rng;
 pub mod timestamp;
 pub mod value;

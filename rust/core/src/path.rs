@@ -13,6 +13,8 @@ pub enum Root {
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: a workflow variable (its name in [`Path::variable`]).
+    Variable,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +48,8 @@ pub enum RefKey {
 pub struct Path {
     text: String,
     root: Root,
+    /// The variable's name for a [`Root::Variable`] path.
+    var: Option<Box<str>>,
     segments: Vec<Segment>,
     definite: bool,
 }
@@ -101,9 +105,20 @@ impl Path {
             text,
             pos: 0,
         };
+        let mut var = None;
         let root = if text.starts_with("$$") {
             p.pos = 2;
             Root::Context
+        } else if text.starts_with('$')
+            && text[1..].starts_with(|c: char| c.is_alphabetic() || c == '_')
+        {
+            let name: String = text[1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            p.pos = 1 + name.len();
+            var = Some(name.into_boxed_str());
+            Root::Variable
         } else if text.starts_with('$') {
             p.pos = 1;
             Root::Input
@@ -115,6 +130,7 @@ impl Path {
         Ok(Path {
             text: text.to_string(),
             root,
+            var,
             segments,
             definite,
         })
@@ -203,11 +219,23 @@ impl Path {
             .collect()
     }
 
-    /// What the path reads: `input` for `$`, `context` for `$$`.
-    pub fn pick<'a>(&self, input: &'a Value, context: &'a Value) -> &'a Value {
+    /// The variable a `$name` path reads.
+    pub fn variable(&self) -> Option<&str> {
+        self.var.as_deref()
+    }
+
+    /// What the path reads: `input` for `$`, `context` for `$$`, the variable for `$name` (None
+    /// when it is not set).
+    pub fn pick<'a>(
+        &self,
+        input: &'a Value,
+        context: &'a Value,
+        vars: &'a crate::value::Map<String, Value>,
+    ) -> Option<&'a Value> {
         match self.root {
-            Root::Input => input,
-            Root::Context => context,
+            Root::Input => Some(input),
+            Root::Context => Some(context),
+            Root::Variable => vars.get(self.var.as_deref().unwrap_or_default()),
         }
     }
 

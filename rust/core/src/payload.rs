@@ -7,6 +7,9 @@ use crate::path::{Path, PathError, RefKey, Root};
 use crate::rng::Rng;
 use crate::value::{to_text, Map, Value};
 
+/// Workflow variables by name.
+pub type Vars = Map<String, Value>;
+
 /// A compiled payload template: static parts are kept as values, `.$` fields as paths or calls.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Template {
@@ -32,26 +35,33 @@ impl Template {
         }
     }
 
-    pub fn eval(&self, input: &Value, context: &Value, rng: &mut Rng) -> Result<Value, Failure> {
+    pub fn eval(
+        &self,
+        input: &Value,
+        context: &Value,
+        vars: &Vars,
+        rng: &mut Rng,
+    ) -> Result<Value, Failure> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (k, t) in fields {
-                    out.insert(k.clone(), t.eval(input, context, rng)?);
+                    out.insert(k.clone(), t.eval(input, context, vars, rng)?);
                 }
                 Ok(Value::Object(out))
             }
             Template::Array(items) => items
                 .iter()
-                .map(|t| t.eval(input, context, rng))
+                .map(|t| t.eval(input, context, vars, rng))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Template::Path { path, field } => query_field(path, input, context, field),
+            Template::Path { path, field } => query_field(path, input, context, vars, field),
             Template::Call { call, field } => {
                 let mut env = Env {
                     input,
                     context,
+                    vars,
                     rng,
                 };
                 intrinsics::eval(call, &mut env, field)
@@ -141,9 +151,13 @@ pub fn query_field(
     path: &Path,
     input: &Value,
     context: &Value,
+    vars: &Vars,
     field: &str,
 ) -> Result<Value, Failure> {
-    path.query(path.pick(input, context)).map_err(|_| {
+    let Some(root) = path.pick(input, context, vars) else {
+        return Err(undefined_variable(path));
+    };
+    path.query(root).map_err(|_| {
         Failure::runtime(format!(
             "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
             path.text(),
@@ -151,6 +165,15 @@ pub fn query_field(
             to_text(input)
         ))
     })
+}
+
+/// A `$name` path whose variable is not set.
+pub fn undefined_variable(path: &Path) -> Failure {
+    Failure::runtime(format!(
+        "The variable '{}' referenced by the JSONPath '{}' is not defined",
+        path.variable().unwrap_or_default(),
+        path.text()
+    ))
 }
 
 /// The text of AWS's InputPath / OutputPath failure.
@@ -163,14 +186,16 @@ pub fn select(
     path: &Option<Option<Path>>,
     value: Value,
     context: &Value,
+    vars: &Vars,
 ) -> Result<Value, Failure> {
     match path {
         None => Ok(value),
         Some(None) => Ok(Value::Object(Map::new())),
         Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(value),
-        Some(Some(p)) => p
-            .query(p.pick(&value, context))
-            .map_err(|e| invalid_path(p, &e)),
+        Some(Some(p)) => match p.pick(&value, context, vars) {
+            Some(root) => p.query(root).map_err(|e| invalid_path(p, &e)),
+            None => Err(undefined_variable(p)),
+        },
     }
 }
 
@@ -236,6 +261,7 @@ mod tests {
         Template::compile(&t).unwrap().eval(
             &input,
             &json!({"Execution": {"Name": "n"}}),
+            &Vars::new(),
             &mut Rng::new(1),
         )
     }
@@ -306,13 +332,13 @@ mod tests {
     #[test]
     fn input_and_output_paths() {
         let p = Some(Some(Path::parse("$.no.such").unwrap()));
-        let e = select(&p, json!({}), &json!({})).unwrap_err();
+        let e = select(&p, json!({}), &json!({}), &Vars::new()).unwrap_err();
         assert_eq!(
             e.cause.unwrap(),
             "Invalid path '$.no.such' : Missing property in path $['no']"
         );
         assert_eq!(
-            select(&Some(None), json!({"a": 1}), &json!({})).unwrap(),
+            select(&Some(None), json!({"a": 1}), &json!({}), &Vars::new()).unwrap(),
             json!({})
         );
     }

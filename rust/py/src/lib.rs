@@ -521,42 +521,142 @@ impl JsonataExpression {
         timeout_ms: Option<u64>,
         max_depth: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let limits = core::jsonata::Limits {
+            timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
+            max_depth,
+        };
+        // Python values go straight into the evaluator's representation and its result straight
+        // back (no serde_json tree in between); the evaluator's values are not Send, so the
+        // evaluation keeps the GIL.
         let input = if has_data {
-            Some(from_py(data, 0)?)
+            Some(core::jsonata::Prepared::from_jvalue(py_to_jvalue(data, 0)?))
         } else {
             None
         };
-        let mut vars: Vec<(String, Value)> = Vec::new();
+        let mut scope = core::jsonata::Bindings::new();
         if let Some(b) = bindings {
             for (k, v) in b.iter() {
                 let name: String = k.extract().map_err(|_| {
                     PyTypeError::new_err("jsonata bindings: variable names must be strings")
                 })?;
-                vars.push((name, from_py(&v, 0)?));
+                scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
             }
         }
-        let limits = core::jsonata::Limits {
-            timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
-            max_depth,
+        let mut rng = core::rng::Rng::new(seed);
+        let mut env = core::jsonata::Env {
+            rng: &mut rng,
+            limits,
         };
-        let expr = Arc::clone(&self.inner);
-        let outcome = py.detach(move || {
-            let mut scope = core::jsonata::Bindings::new();
-            for (name, value) in &vars {
-                scope.bind(name.clone(), value);
-            }
-            let mut rng = core::rng::Rng::new(seed);
-            let mut env = core::jsonata::Env {
-                rng: &mut rng,
-                limits,
-            };
-            expr.evaluate(input.as_ref(), &scope, &mut env)
-        });
-        match outcome.map_err(jsonata_error)? {
-            Some(v) => to_py(py, &v),
-            None => Ok(undefined),
-        }
+        let result = self
+            .inner
+            .evaluate_jvalue(input.as_ref(), &scope, &mut env)
+            .map_err(jsonata_error)?;
+        Ok(jvalue_to_py(py, &result, 0)?.unwrap_or(undefined))
     }
+}
+
+/// A Python value (JSON-like) as the JSONata evaluator's value.
+fn py_to_jvalue(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<core::jsonata::JValue> {
+    use core::jsonata::{JArray, JMap, JValue};
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "value is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(JValue::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(JValue::Bool(b.is_true()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(JValue::string(s.to_str()?));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = JMap::default();
+        for (k, v) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err("JSON object keys must be str".to_string()))?;
+            map.insert(key.to_str()?.to_owned(), py_to_jvalue(&v, depth + 1)?);
+        }
+        return Ok(JValue::Object(std::rc::Rc::new(map)));
+    }
+    if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
+        let mut items = Vec::new();
+        for x in obj.try_iter()? {
+            items.push(py_to_jvalue(&x?, depth + 1)?);
+        }
+        let flat = !items.iter().any(|x| matches!(x, JValue::Array(_)));
+        return Ok(JValue::Array(JArray::new_flat(items, flat)));
+    }
+    if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
+        let x: f64 = obj.extract()?;
+        if !x.is_finite() {
+            return Err(PyValueError::new_err(format!("{x} is not a JSON number")));
+        }
+        return Ok(JValue::Number(x));
+    }
+    Err(PyTypeError::new_err(format!(
+        "Object of type {} is not JSON serializable",
+        obj.get_type().name()?
+    )))
+}
+
+/// The evaluator's value as Python's (`None`: undefined), as `jsonata::Expression::evaluate`
+/// would make it: integral numbers within 2^53 as ints, undefined items left out, functions as "".
+fn jvalue_to_py<'py>(
+    py: Python<'py>,
+    v: &core::jsonata::JValue,
+    depth: usize,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use core::jsonata::JValue;
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "the result is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    Ok(Some(match v {
+        JValue::Undefined => return Ok(None),
+        JValue::Null => py.None().into_bound(py),
+        JValue::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        JValue::Number(n) => {
+            if !n.is_finite() {
+                return Err(JsonataError::new_err((
+                    "D1001",
+                    "Number out of range: the result is not a finite number",
+                )));
+            }
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if n.fract() == 0.0 && n.abs() <= EXACT {
+                (*n as i64).into_pyobject(py)?.into_any()
+            } else {
+                PyFloat::new(py, *n).into_any()
+            }
+        }
+        JValue::String(s) => PyString::new(py, s).into_any(),
+        JValue::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items.iter() {
+                if let Some(x) = jvalue_to_py(py, item, depth + 1)? {
+                    list.append(x)?;
+                }
+            }
+            list.into_any()
+        }
+        JValue::Object(_) => {
+            let dict = PyDict::new(py);
+            if let Some(map) = v.as_object() {
+                for (k, item) in map {
+                    if let Some(x) = jvalue_to_py(py, item, depth + 1)? {
+                        dict.set_item(k, x)?;
+                    }
+                }
+            }
+            dict.into_any()
+        }
+        _ => PyString::new(py, "").into_any(), // a function: "" as JSON.stringify makes it
+    }))
 }
 
 fn jsonata_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
