@@ -219,6 +219,9 @@ enum After {
     LastInFrame(usize),
 }
 
+/// The most history events a STANDARD execution may have.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
 /// The resource suffix of a Task that waits for its task token to come back.
 const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 
@@ -604,6 +607,20 @@ impl Execution {
     fn advance(&mut self, fid: usize, budget: &mut u32) {
         loop {
             if self.status != Status::Running {
+                return;
+            }
+            if self.event_id >= MAX_HISTORY_EVENTS
+                && self.program.machine_type == crate::definition::MachineType::Standard
+            {
+                // A STANDARD execution's history holds at most 25,000 events (Express keeps none).
+                self.finish(
+                    Status::Failed,
+                    None,
+                    Some(errors::RUNTIME.to_string()),
+                    Some(format!(
+                        "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+                    )),
+                );
                 return;
             }
             let Some(frame) = self.frame(fid) else {
@@ -2218,6 +2235,29 @@ mod tests {
             ex.cause(),
             Some("An error occurred while executing the state 'W' (entered at the event id #4). The SecondsPath parameter references a negative value: $.s == -1")
         );
+    }
+
+    #[test]
+    fn a_standard_execution_ends_at_the_history_limit() {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": false, "Next": "P"}],
+                  "Default": "D"},
+            "D": {"Type": "Succeed"}}});
+        let p = compile(&def.to_string(), MachineType::Standard).unwrap();
+        let mut ex = Execution::new(Arc::new(p), json!({}), ExecContext::default(), 1);
+        while ex.status() == Status::Running && ex.transitions() < 100_000 {
+            ex.run(0);
+        }
+        assert_eq!(ex.status(), Status::Failed);
+        assert_eq!(ex.error(), Some("States.Runtime"));
+        assert_eq!(
+            ex.cause(),
+            Some("The execution reached the maximum number of history events (25000).")
+        );
+        // Each state is two events (entered, exited) after ExecutionStarted; the limit is looked
+        // at before each state, so the 12,500th state (events 25,000 and 25,001) is the last.
+        assert_eq!(ex.transitions(), MAX_HISTORY_EVENTS / 2);
     }
 
     #[test]

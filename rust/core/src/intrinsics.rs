@@ -543,7 +543,9 @@ fn format(call: &Call, template: &str, args: &[Value]) -> Result<Value, Failure>
     Ok(Value::String(out))
 }
 
-fn hash(alg: &str, data: &[u8]) -> Option<String> {
+/// The hex digest of `data` by one of the algorithm names AWS accepts (`MD5`, `SHA-1`,
+/// `SHA-256`, `SHA-384`, `SHA-512`), for States.Hash and JSONata's `$hash`.
+pub(crate) fn hash(alg: &str, data: &[u8]) -> Option<String> {
     use sha2::Digest;
     let bytes: Vec<u8> = match alg {
         "MD5" => md5::Md5::digest(data).to_vec(),

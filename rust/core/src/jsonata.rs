@@ -577,7 +577,7 @@ fn install_aws_functions(
                 Some(JValue::String(s)) => s,
                 Some(_) => return Err(type_error("hash", 2)),
             };
-            hash_hex(alg, text.as_bytes())
+            crate::intrinsics::hash(alg, text.as_bytes())
                 .map(JValue::from)
                 .ok_or_else(|| {
                     fn_error(
@@ -645,24 +645,6 @@ fn install_aws_functions(
         })?;
     }
     Ok(())
-}
-
-fn hash_hex(alg: &str, data: &[u8]) -> Option<String> {
-    use sha2::Digest;
-    let bytes: Vec<u8> = match alg {
-        "MD5" => md5::Md5::digest(data).to_vec(),
-        "SHA-1" => sha1::Sha1::digest(data).to_vec(),
-        "SHA-256" => sha2::Sha256::digest(data).to_vec(),
-        "SHA-384" => sha2::Sha384::digest(data).to_vec(),
-        "SHA-512" => sha2::Sha512::digest(data).to_vec(),
-        _ => return None,
-    };
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        use std::fmt::Write;
-        let _ = write!(out, "{b:02x}");
-    }
-    Some(out)
 }
 
 #[cfg(test)]
