@@ -106,8 +106,8 @@ class Result:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        # Without the output: it may be large (and asyncio's task reprs format results).
         return (
-            f"Result(status={self.status!r}, output={self.output!r}, error={self.error!r}, "
-            f"cause={self.cause!r}, transitions={self.transitions}, duration={self.duration:.6f}, "
-            f"name={self.name!r})"
+            f"Result(status={self.status!r}, error={self.error!r}, cause={self.cause!r}, "
+            f"transitions={self.transitions}, duration={self.duration:.6f})"
         )
