@@ -645,9 +645,19 @@ impl Execution {
                 }
                 other => other,
             };
+            // What the state assigned, as its StateExited event reports it (history only).
+            let mut assigned_texts: Option<Vec<(String, String)>> = None;
             if self.pending.is_some() {
                 let assigned = self.pending.take().unwrap_or_default();
                 if matches!(step, Step::Goto(..) | Step::End(_)) {
+                    if self.history.is_some() {
+                        assigned_texts = Some(
+                            assigned
+                                .iter()
+                                .map(|(k, v)| (k.clone(), to_text(v)))
+                                .collect(),
+                        );
+                    }
                     if let Some(vars) = self.frame(fid).and_then(|f| f.vars.as_mut()) {
                         let vars = Arc::make_mut(vars);
                         for (k, v) in assigned {
@@ -661,7 +671,7 @@ impl Execution {
                 Step::Goto(next, output) => {
                     let ev = self.event(); // <Type>StateExited
                     if self.history.is_some() {
-                        self.record_exited(fid, ev, &output);
+                        self.record_exited(fid, ev, &output, assigned_texts);
                     }
                     let Some(frame) = self.frame(fid) else { return };
                     frame.state = next;
@@ -674,7 +684,7 @@ impl Execution {
                 Step::End(output) => {
                     let ev = self.event(); // <Type>StateExited
                     if self.history.is_some() {
-                        self.record_exited(fid, ev, &output);
+                        self.record_exited(fid, ev, &output, assigned_texts);
                     }
                     self.finish_frame(fid, Ok(output));
                     return;
@@ -2011,7 +2021,13 @@ impl Execution {
 
     #[cold]
     #[inline(never)]
-    fn record_exited(&mut self, fid: usize, id: u64, output: &Value) {
+    fn record_exited(
+        &mut self,
+        fid: usize,
+        id: u64,
+        output: &Value,
+        assigned: Option<Vec<(String, String)>>,
+    ) {
         let Some((program, m, s)) = self.state_of(fid) else {
             return;
         };
@@ -2020,6 +2036,7 @@ impl Execution {
             state_type: state.kind.type_name(),
             name: state.name.clone(),
             output: to_text(output),
+            assigned,
         };
         self.record(id, After::Frame(fid), kind);
     }
@@ -2814,6 +2831,32 @@ mod tests {
         assert!(ex.history().is_empty());
         assert_eq!(ex.history_json(true), "[]");
         assert_eq!(ex.next_event_id(), 5);
+    }
+
+    #[test]
+    fn state_exited_events_report_the_assigned_variables() {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"count": 2, "who.$": "$.name"}, "Next": "B"},
+            "B": {"Type": "Pass", "End": true}}});
+        let mut ex = recording(def, json!({"name": "ada"}));
+        ex.run(0);
+        let all = rendered(&ex, true);
+        assert_eq!(
+            all[2]["stateExitedEventDetails"],
+            json!({"name": "A", "output": "{\"name\":\"ada\"}", "outputDetails": {"truncated": false},
+                   "assignedVariables": {"count": "2", "who": "\"ada\""},
+                   "assignedVariablesDetails": {"truncated": false}})
+        );
+        // A state that assigns nothing reports nothing; without data, only the details.
+        assert!(all[4]["stateExitedEventDetails"]
+            .get("assignedVariables")
+            .is_none());
+        let bare = rendered(&ex, false);
+        assert_eq!(
+            bare[2]["stateExitedEventDetails"],
+            json!({"name": "A", "outputDetails": {"truncated": false},
+                   "assignedVariablesDetails": {"truncated": false}})
+        );
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub enum EventKind {
         state_type: &'static str,
         name: String,
         output: String,
+        /// The variables the state assigned: name and value as JSON text.
+        assigned: Option<Vec<(String, String)>>,
     },
     /// TaskScheduled, or LambdaFunctionScheduled for a Lambda function ARN.
     TaskScheduled {
@@ -273,9 +275,28 @@ impl Writer {
                 self.field_str(f, "name", name);
                 self.payload(f, "input", input, Some("inputDetails"));
             }
-            EventKind::StateExited { name, output, .. } => {
+            EventKind::StateExited {
+                name,
+                output,
+                assigned,
+                ..
+            } => {
                 self.field_str(f, "name", name);
                 self.payload(f, "output", output, Some("outputDetails"));
+                if let Some(vars) = assigned.as_ref().filter(|v| !v.is_empty()) {
+                    // assignedVariables: each variable's value as JSON text.
+                    if self.include_data {
+                        self.key(f, "assignedVariables");
+                        self.out.push('{');
+                        let inner = &mut true;
+                        for (name, value) in vars {
+                            self.field_str(inner, name, value);
+                        }
+                        self.out.push('}');
+                    }
+                    self.key(f, "assignedVariablesDetails");
+                    self.out.push_str("{\"truncated\": false}");
+                }
             }
             EventKind::TaskScheduled {
                 resource,
