@@ -39,7 +39,8 @@ run: setup
 	@echo "expressway serve: the Step Functions API on http://127.0.0.1:8083"
 	@echo "  boto3:   boto3.client('stepfunctions', endpoint_url='http://127.0.0.1:8083', region_name='us-east-1',"
 	@echo "             config=botocore.config.Config(inject_host_prefix=False))   # any credentials"
-	@echo "  AWS CLI: aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083"
+	@echo "  AWS CLI: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\"
+	@echo "             aws stepfunctions list-state-machines --endpoint-url http://127.0.0.1:8083"
 	@echo "  (examples/: order.asl.json runs with the handlers of examples/tasks.py; see the README)"
 	$(VPY) -m expressway serve --host 127.0.0.1 --port 8083 --tasks examples/tasks.py:TASKS
 
