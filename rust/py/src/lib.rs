@@ -555,13 +555,20 @@ impl JsonataExpression {
     }
 }
 
-/// A Python value (JSON-like) as the JSONata evaluator's value.
+/// A Python value (JSON-like) as the JSONata evaluator's value. The exact built-in types are tried
+/// first, most common first (one type comparison each); subclasses take the slower checks.
 fn py_to_jvalue(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<core::jsonata::JValue> {
-    use core::jsonata::{JArray, JMap, JValue};
+    use core::jsonata::JValue;
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "value is nested more than {MAX_DEPTH} levels deep"
         )));
+    }
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return Ok(JValue::string(s.to_str()?));
+    }
+    if let Ok(d) = obj.cast_exact::<PyDict>() {
+        return dict_to_jvalue(d, depth);
     }
     if obj.is_none() {
         return Ok(JValue::Null);
@@ -569,38 +576,62 @@ fn py_to_jvalue(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<core::jsonata:
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(JValue::Bool(b.is_true()));
     }
+    if obj.is_exact_instance_of::<PyInt>() || obj.is_exact_instance_of::<PyFloat>() {
+        return number_to_jvalue(obj);
+    }
+    if let Ok(l) = obj.cast_exact::<PyList>() {
+        return items_to_jvalue(l.iter().map(Ok), depth);
+    }
+    // Subclasses and tuples: the general checks.
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(JValue::string(s.to_str()?));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut map = JMap::default();
-        for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err("JSON object keys must be str".to_string()))?;
-            map.insert(key.to_str()?.to_owned(), py_to_jvalue(&v, depth + 1)?);
-        }
-        return Ok(JValue::Object(std::rc::Rc::new(map)));
+        return dict_to_jvalue(d, depth);
     }
     if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
-        let mut items = Vec::new();
-        for x in obj.try_iter()? {
-            items.push(py_to_jvalue(&x?, depth + 1)?);
-        }
-        let flat = !items.iter().any(|x| matches!(x, JValue::Array(_)));
-        return Ok(JValue::Array(JArray::new_flat(items, flat)));
+        return items_to_jvalue(obj.try_iter()?, depth);
     }
     if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
-        let x: f64 = obj.extract()?;
-        if !x.is_finite() {
-            return Err(PyValueError::new_err(format!("{x} is not a JSON number")));
-        }
-        return Ok(JValue::Number(x));
+        return number_to_jvalue(obj);
     }
     Err(PyTypeError::new_err(format!(
         "Object of type {} is not JSON serializable",
         obj.get_type().name()?
     )))
+}
+
+fn dict_to_jvalue(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<core::jsonata::JValue> {
+    let mut map = core::jsonata::JMap::default();
+    map.reserve(d.len());
+    for (k, v) in d.iter() {
+        let key = k
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("JSON object keys must be str"))?;
+        map.insert(key.to_str()?.to_owned(), py_to_jvalue(&v, depth + 1)?);
+    }
+    Ok(core::jsonata::JValue::Object(std::rc::Rc::new(map)))
+}
+
+fn items_to_jvalue<'py>(
+    items: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>,
+    depth: usize,
+) -> PyResult<core::jsonata::JValue> {
+    use core::jsonata::{JArray, JValue};
+    let mut out = Vec::new();
+    for x in items {
+        out.push(py_to_jvalue(&x?, depth + 1)?);
+    }
+    let flat = !out.iter().any(|x| matches!(x, JValue::Array(_)));
+    Ok(JValue::Array(JArray::new_flat(out, flat)))
+}
+
+fn number_to_jvalue(obj: &Bound<'_, PyAny>) -> PyResult<core::jsonata::JValue> {
+    let x: f64 = obj.extract()?;
+    if !x.is_finite() {
+        return Err(PyValueError::new_err(format!("{x} is not a JSON number")));
+    }
+    Ok(core::jsonata::JValue::Number(x))
 }
 
 /// The evaluator's value as Python's (`None`: undefined), as `jsonata::Expression::evaluate`
