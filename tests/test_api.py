@@ -9,7 +9,7 @@ import re
 import pytest
 
 import expressway
-from helpers import FakeClock, task_machine
+from helpers import FakeClock, Forever, lambda_arn, task_machine
 
 HELLO = {
     "StartAt": "Greet",
@@ -288,15 +288,8 @@ def test_execution_times_out_after_max_duration(clock: FakeClock) -> None:
 
 
 def test_execution_deadline_cancels_running_handlers() -> None:
-    cancelled = []
-
-    async def forever(_event: object) -> None:
-        try:
-            await asyncio.Event().wait()
-        finally:
-            cancelled.append(True)
-
-    sm = expressway.StateMachine(task_machine("arn:aws:lambda:us-east-1:123456789012:function:forever"))
+    forever = Forever()
+    sm = expressway.StateMachine(task_machine(lambda_arn("forever")))
 
     async def main() -> expressway.Result:
         result = await sm.execute(tasks={"forever": forever}, max_duration=0.05)
@@ -305,7 +298,7 @@ def test_execution_deadline_cancels_running_handlers() -> None:
 
     result = asyncio.run(main())
     assert result.status == "TIMED_OUT"
-    assert cancelled == [True]
+    assert forever.cancelled == 1
 
 
 def test_an_endless_loop_without_io_times_out(clock: FakeClock) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import expressway
 from expressway import VirtualClock
-from helpers import lambda_arn, task_machine
+from helpers import Forever, lambda_arn, task_machine
 
 
 def only_this_task() -> None:
@@ -251,20 +251,7 @@ def test_a_failing_map_iteration_cancels_the_others() -> None:
 
 
 def test_stop_cancels_every_branch_and_leaves_nothing_behind() -> None:
-    started = asyncio.Event()
-    count = 0
-    seen: list[str] = []
-
-    async def forever(_event: Any) -> None:
-        nonlocal count
-        count += 1
-        if count == 3:
-            started.set()
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
+    forever = Forever(wait_for=3)
 
     definition = {
         "StartAt": "P",
@@ -280,7 +267,7 @@ def test_stop_cancels_every_branch_and_leaves_nothing_behind() -> None:
 
     async def main() -> expressway.Result:
         execution = sm.start({}, tasks={"f": forever})
-        await started.wait()
+        await forever.started.wait()
         execution.stop("User.Stop", "because")
         result = await execution
         only_this_task()
@@ -288,26 +275,17 @@ def test_stop_cancels_every_branch_and_leaves_nothing_behind() -> None:
 
     result = asyncio.run(main())
     assert (result.status, result.error, result.cause) == ("ABORTED", "User.Stop", "because")
-    assert seen == ["cancelled"] * 3
+    assert forever.cancelled == 3
 
 
 def test_cancelling_the_awaiting_task_cancels_every_branch() -> None:
-    started = asyncio.Event()
-    seen: list[str] = []
-
-    async def forever(_event: Any) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
+    forever = Forever()
 
     sm = expressway.StateMachine(map_machine("f"))
 
     async def main() -> None:
         task = asyncio.ensure_future(sm.execute([1, 2, 3, 4], tasks={"f": forever}))
-        await started.wait()
+        await forever.started.wait()
         await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -315,7 +293,7 @@ def test_cancelling_the_awaiting_task_cancels_every_branch() -> None:
         only_this_task()
 
     asyncio.run(main())
-    assert seen == ["cancelled"] * 4
+    assert forever.cancelled == 4
 
 
 def test_a_handler_that_raises_while_being_cancelled_is_not_reported() -> None:

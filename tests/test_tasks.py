@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import expressway
-from helpers import FakeClock, lambda_arn, task_machine
+from helpers import FakeClock, Forever, lambda_arn, task_machine
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
@@ -305,47 +305,31 @@ def test_map_iterations_run_handlers_concurrently() -> None:
 
 
 def test_cancelling_execute_aborts_and_leaves_nothing_running() -> None:
-    started = asyncio.Event()
-    finished: list[str] = []
-
-    async def forever(_event: Any) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            finished.append("cleaned up")
+    forever = Forever()
 
     sm = expressway.StateMachine(task_machine(lambda_arn("forever")))
 
     async def main() -> None:
         task = asyncio.ensure_future(sm.execute({}, tasks={"forever": forever}))
-        await started.wait()
+        await forever.started.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert finished == ["cleaned up"]
+        assert forever.cancelled == 1
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
     asyncio.run(main())
 
 
 def test_stop_a_started_execution() -> None:
-    started = asyncio.Event()
-    finished: list[str] = []
-
-    async def forever(_event: Any) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            finished.append("cleaned up")
+    forever = Forever()
 
     sm = expressway.StateMachine(task_machine(lambda_arn("forever")))
 
     async def main() -> expressway.Result:
         execution = sm.start({}, tasks={"forever": forever}, name="stop-me")
         assert execution.name == "stop-me"
-        await started.wait()
+        await forever.started.wait()
         assert not execution.done()
         execution.stop("Stopped.ByUser", "enough")
         result = await execution
@@ -355,7 +339,7 @@ def test_stop_a_started_execution() -> None:
 
     result = asyncio.run(main())
     assert (result.status, result.error, result.cause) == ("ABORTED", "Stopped.ByUser", "enough")
-    assert finished == ["cleaned up"]
+    assert forever.cancelled == 1
 
 
 def test_a_failing_branch_cancels_the_handlers_of_the_others() -> None:
