@@ -24,7 +24,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ._resources import Route, Router, exception_outcome, marshal_error_outcome
+from ._resources import LAMBDA_INVOKE_WAIT, Route, Router, exception_outcome, marshal_error_outcome
 from ._result import Result
 
 __all__ = ["Driver", "TaskContext", "VirtualClock"]
@@ -376,20 +376,24 @@ class Driver:
         task = asyncio.ensure_future(awaitable)
         job = self._jobs[token] = _Job(task, None, heartbeat_s)
         task.add_done_callback(functools.partial(self._on_call_done, token, shape))
+        self._arm_timers(token, job, timeout_s)
+
+    def _arm_timers(self, token: int, job: _Job, timeout_s: float | None) -> None:
+        """A task's TimeoutSeconds timer, and its first HeartbeatSeconds timer."""
         if timeout_s is not None:
             job.timer = self._later(timeout_s, self._on_call_timeout, token, "States.Timeout")
-        if heartbeat_s is not None:
-            job.beat = self._later(heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
+        if job.heartbeat_s is not None:
+            job.beat = self._later(job.heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
 
     def _heartbeat(self, token: int) -> None:
         if token in self._beats:
             self._beats[token] = self._clock()
             return
         job = self._jobs.get(token)
-        if job is None or job.beat is None or job.heartbeat_s is None:
+        if job is None or job.beat is None:
             return
         job.beat.cancel()
-        job.beat = self._later(job.heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
+        self._arm_timers(token, job, None)
 
     def _on_call_done(
         self, token: int, shape: Callable[[Any], Any] | None, task: asyncio.Future[Any]
@@ -466,14 +470,11 @@ class Driver:
         service integration without one just waits), then the task waits for send_task_success /
         send_task_failure, bounded by its TimeoutSeconds and HeartbeatSeconds."""
         route = self._router.route(resource, payload, state)
-        if route.handler is None and route.error is not None and "lambda:invoke" in resource:
+        if route.handler is None and resource == LAMBDA_INVOKE_WAIT:
             self._fail(token, route.error, route.cause)  # a Lambda function that does not exist
             return
         job = self._jobs[token] = _Job(None, None, heartbeat_s, callback=task_token)
-        if timeout_s is not None:
-            job.timer = self._later(timeout_s, self._on_call_timeout, token, "States.Timeout")
-        if heartbeat_s is not None:
-            job.beat = self._later(heartbeat_s, self._on_call_timeout, token, "States.HeartbeatTimeout")
+        self._arm_timers(token, job, timeout_s)
         self._callbacks[task_token] = token
         if self.token_listener is not None:
             self.token_listener(task_token, "waiting")
