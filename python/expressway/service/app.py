@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .._context import new_uuid
 from .actions import ACTIONS, Service
+from .peers import NOT_HERE
 from .protocol import TARGET_PREFIX, ServiceError, decode_body, encode, error_body
 
 __all__ = ["DEFAULT_MAX_BODY", "DRAIN_KEY", "dispatch", "make_app"]
@@ -37,7 +38,7 @@ def _failure(error: ServiceError) -> web.Response:
 
 
 # Actions about one execution or task token: a worker that does not hold it asks its siblings (see
-# peers.py), when its own answer is one of these.
+# peers.py), when its own answer is one of peers.NOT_HERE.
 _EXECUTION_SCOPED = frozenset(
     (
         "DescribeExecution",
@@ -49,7 +50,6 @@ _EXECUTION_SCOPED = frozenset(
         "SendTaskHeartbeat",
     )
 )
-_NOT_HERE = frozenset(("ExecutionDoesNotExist", "TaskDoesNotExist", "TaskTimedOut"))
 
 
 async def dispatch(service: Service, target: str, body: bytes) -> tuple[int, bytes, str | None]:
@@ -83,7 +83,7 @@ async def _handle(request: web.Request) -> web.Response:
         )
         return _answer(error_body(too_large), too_large.status)
     status, payload, error = await dispatch(service, target, body)
-    if error in _NOT_HERE and service.peers is not None and target[len(TARGET_PREFIX) :] in _EXECUTION_SCOPED:
+    if error in NOT_HERE and service.peers is not None and target[len(TARGET_PREFIX) :] in _EXECUTION_SCOPED:
         found = await service.peers.find(target, body)
         if found is not None:
             status, payload = found

@@ -16,13 +16,14 @@ from typing import Any
 import orjson
 from aiohttp import ClientError, ClientSession, ClientTimeout, UnixConnector, web
 
-__all__ = ["Peers", "peer_app", "socket_path"]
+__all__ = ["NOT_HERE", "Peers", "peer_app", "socket_path"]
 
 FORWARD_PATH = "/forward"
 EXECUTIONS_PATH = "/executions"
 _TIMEOUT = ClientTimeout(total=30.0)
-# Answers that mean "not this worker's": the next sibling is asked.
-_NOT_HERE = (b"ExecutionDoesNotExist", b"TaskDoesNotExist", b"TaskTimedOut")
+NOT_HERE = frozenset(("ExecutionDoesNotExist", "TaskDoesNotExist", "TaskTimedOut"))
+"""Errors that mean "not this worker's": a sibling may hold the execution or task token."""
+_NOT_HERE_BYTES = tuple(name.encode() for name in NOT_HERE)
 
 
 def socket_path(directory: str | Path, index: int) -> Path:
@@ -59,7 +60,7 @@ class Peers:
             if answer is None:
                 continue
             status, payload = answer
-            if status == 200 or not any(name in payload[:64] for name in _NOT_HERE):
+            if status == 200 or not any(name in payload[:64] for name in _NOT_HERE_BYTES):
                 return answer
         return None
 
