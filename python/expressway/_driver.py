@@ -759,10 +759,9 @@ class Driver:
     def result(self) -> Result:
         ex = self._ex
         end = self._end_ms if self._end_ms is not None else self._clock()
-        succeeded = ex.status == "SUCCEEDED"
         return Result(
             status=ex.status,
-            core=ex if succeeded else None,
+            core=ex,  # the Result keeps it only when the execution succeeded
             error=ex.error,
             cause=ex.cause,
             transitions=ex.transitions,

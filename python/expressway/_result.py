@@ -42,8 +42,6 @@ class Result:
         duration: float,
         names: tuple[str, str] | Callable[[], tuple[str, str]],
         core: Any = None,
-        output: Any = _UNSET,
-        output_json: str | Any | None = _UNSET,
     ) -> None:
         self.status = status
         self.error = error
@@ -52,10 +50,11 @@ class Result:
         self.duration = duration
         # (name, ARN), or what makes them when first asked for.
         self._names = names
-        # The core execution the output comes from, until both forms of it have been made.
+        # The core execution the output comes from (a succeeded one), until both forms of it have
+        # been made; without it there is no output.
         self._core = core if status == "SUCCEEDED" else None
-        self._output = output if self._core is not None or output is not _UNSET else None
-        self._output_json = output_json if self._core is not None or output_json is not _UNSET else None
+        self._output: Any = _UNSET if self._core is not None else None
+        self._output_json: str | Any | None = _UNSET if self._core is not None else None
 
     def _named(self) -> tuple[str, str]:
         if callable(self._names):
