@@ -45,14 +45,14 @@ class ExecutionActions(TaskTokenActions):
         express = machine.type == "EXPRESS"
         try:
             driver = machine.machine._prepare(
-                None,
-                text,
-                None,
-                1.0,
-                name,
-                self.options.express_max_duration if express else STANDARD_MAX_DURATION,
-                None,
-                None,
+                input=None,
+                input_json=text,
+                tasks=None,
+                time_scale=1.0,
+                name=name,
+                max_duration=self.options.express_max_duration if express else STANDARD_MAX_DURATION,
+                seed=None,
+                clock=None,
                 router=self.router,
                 history=machine.records_history,
             )
