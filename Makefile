@@ -9,7 +9,7 @@ VENV_ABS := $(abspath $(VENV))
 # Python tools and the package's own dependencies, kept in step with pyproject.toml ([project]
 # dependencies and [project.optional-dependencies] dev): boto3 and awscli are for the service's tests.
 PY_DEPS  := "aiohttp>=3.10,<4" "orjson>=3.10" "uvloop>=0.19"
-PY_TOOLS := "maturin>=1.5,<2" "pytest>=8" "pytest-benchmark>=4" "ruff>=0.6" "boto3>=1.34" "awscli>=1.32"
+PY_TOOLS := "maturin>=1.5,<2" "pytest>=8" "pytest-timeout>=2.3" "pytest-benchmark>=4" "ruff>=0.6" "boto3>=1.34" "awscli>=1.32"
 
 TOOLS_STAMP := $(VENV)/.tools.stamp
 EXT_STAMP   := $(VENV)/.extension.stamp

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,56 +31,72 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_answering(process: subprocess.Popen[str], port: int, timeout: float = 20.0) -> None:
+def wait_until_answering(served: Served, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"expressway serve exited with {process.returncode}: {out}\n{err}")
+        if served.process.poll() is not None:
+            out, err = served.output()
+            pytest.fail(f"expressway serve exited with {served.process.returncode}: {out}\n{err}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    pytest.fail(f"expressway serve did not answer on port {port} within {timeout} s")
+    pytest.fail(f"expressway serve did not answer on port {served.port} within {timeout} s")
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+    """A running ``expressway serve``: its own process group, its output in files (a pipe nobody reads
+    could fill and block the server; a pipe a stray worker holds open would block the test)."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int, out: Path, err: Path) -> None:
         self.process = process
         self.port = port
+        self._out = out
+        self._err = err
+
+    def output(self) -> tuple[str, str]:
+        return self._out.read_text(errors="replace"), self._err.read_text(errors="replace")
 
     def terminate(self) -> tuple[int, str, str]:
         self.process.send_signal(signal.SIGTERM)
-        out, err = self.process.communicate(timeout=30)
-        return self.process.returncode, out, err
+        code = self.process.wait(timeout=60)
+        return (code, *self.output())
+
+    def kill_everything(self) -> None:
+        """The supervisor and every worker, whatever state the test left them in."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
 
 
 @pytest.fixture
-def serve() -> Iterator[Any]:
-    started: list[subprocess.Popen[str]] = []
+def serve(tmp_path: Path) -> Iterator[Any]:
+    started: list[Served] = []
 
     def start(*extra: str) -> Served:
         port = free_port()
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "expressway", "serve", "--port", str(port), *extra],
-            cwd=HERE,  # the config names svc_handlers, a module in this directory
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(process)
-        wait_until_answering(process, port)
-        return Served(process, port)
+        out, err = tmp_path / f"serve-{len(started)}.out", tmp_path / f"serve-{len(started)}.err"
+        with out.open("w") as out_file, err.open("w") as err_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "expressway", "serve", "--port", str(port), *extra],
+                cwd=HERE,  # the config names svc_handlers, a module in this directory
+                env=env,
+                stdout=out_file,
+                stderr=err_file,
+                text=True,
+                start_new_session=True,
+            )
+        served = Served(process, port, out, err)
+        started.append(served)
+        wait_until_answering(served)
+        return served
 
     yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    for served in started:
+        served.kill_everything()
 
 
 def test_serve_answers_and_stops_on_sigterm(serve: Any) -> None:
@@ -158,31 +175,57 @@ def test_sigterm_lets_a_running_request_finish(serve: Any, tmp_path: Path) -> No
     assert time.monotonic() - started < 15
 
 
-def _children(pid: int) -> set[int]:
-    """The live child processes of ``pid`` (Linux: /proc)."""
+def _state(pid: int) -> str:
+    """A process's state letter ("R", "S", "Z", ...), or "" once it is gone (Linux: /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+    return stat[stat.rindex(")") + 2 :].split()[0]
+
+
+def _workers(supervisor: int) -> set[int]:
+    """The supervisor's live worker processes: its children started by multiprocessing's spawn_main,
+    which leaves out multiprocessing's resource tracker, also a child."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == supervisor and fields[0] != "Z" and b"spawn_main" in command:
             found.add(int(entry.name))
     return found
 
 
-def _wait_for_workers(pid: int, count: int, timeout: float = 20.0) -> set[int]:
+def _wait_for_workers(pid: int, count: int, without: int | None = None, timeout: float = 30.0) -> set[int]:
+    def enough() -> set[int]:
+        children = _workers(pid) - {without}
+        return children if len(children) >= count else set()
+
+    return _eventually(enough, f"the supervisor has {count} workers")
+
+
+def _eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """``check()``'s first truthy value; fails naming ``what`` after ``timeout`` seconds (a slow machine
+    may take seconds to start a worker, so the tests poll rather than sleep a guessed time)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        children = _children(pid)
-        if len(children) >= count:
-            return children
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
         time.sleep(0.05)
-    pytest.fail(f"the supervisor has {len(_children(pid))} workers, not {count}")
+
+
+def _status(port: int, execution: str) -> str:
+    return make_client(port).describe_execution(executionArn=execution)["status"]
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
@@ -190,7 +233,6 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
     served = serve("--workers", "2")
     supervisor = served.process.pid
     workers = _wait_for_workers(supervisor, 2)
-    time.sleep(0.5)  # both workers listening (the supervisor starts them together)
     # A fresh client per call: a fresh connection, which the kernel gives either worker.
     arn = make_client(served.port).create_state_machine(
         name="Shared", definition=PASS, roleArn=ROLE, type="EXPRESS"
@@ -201,8 +243,8 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
         ]
         for i in range(24)
     ]
-    time.sleep(0.2)
     for i, execution in enumerate(started):
+        _eventually(lambda e=execution: _status(served.port, e) != "RUNNING", f"execution {i} ends")
         described = make_client(served.port).describe_execution(executionArn=execution)
         assert described["status"] == "SUCCEEDED"
         assert json.loads(described["output"]) == {"i": i}
@@ -215,8 +257,8 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
     standard = make_client(served.port).create_state_machine(
         name="SharedStandard", definition=PASS, roleArn=ROLE, type="STANDARD"
     )["stateMachineArn"]
-    make_client(served.port).start_execution(stateMachineArn=standard, name="once", input="{}")
-    time.sleep(0.2)
+    once = make_client(served.port).start_execution(stateMachineArn=standard, name="once", input="{}")
+    _eventually(lambda: _status(served.port, once["executionArn"]) == "SUCCEEDED", "'once' succeeds")
     for i in range(6):
         with pytest.raises(ClientError) as exc:
             make_client(served.port).start_execution(
@@ -226,15 +268,29 @@ def test_two_workers_share_machines_and_executions_and_a_dead_worker_is_replaced
 
     victim = min(workers)
     os.kill(victim, signal.SIGKILL)
-    replaced = _wait_for_workers(supervisor, 2)
+    replaced = _wait_for_workers(supervisor, 2, without=victim)
     assert victim not in replaced
-    time.sleep(0.5)
-    for _ in range(8):  # every worker, the new one too, still knows the machine
+    for _ in range(8):  # every worker, the new one too once it listens, still knows the machine
         run = make_client(served.port).start_sync_execution(stateMachineArn=arn, input="{}")
         assert run["status"] == "SUCCEEDED"
 
     code, _, err = served.terminate()
     assert code == 0, err
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
+def test_workers_stop_when_their_supervisor_is_killed(serve: Any) -> None:
+    """SIGKILL gives the supervisor no chance to stop its workers: they notice and stop by themselves,
+    rather than hold the port with nobody to restart or stop them."""
+    served = serve("--workers", "2")
+    workers = _wait_for_workers(served.process.pid, 2)
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait(timeout=30)
+
+    def all_gone() -> bool:
+        return all(_state(pid) in ("", "Z") for pid in workers)
+
+    _eventually(all_gone, "the workers stop after their supervisor is killed")
 
 
 def test_region_and_account_name_the_arns(serve: Any) -> None:

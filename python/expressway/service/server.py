@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from .store import SharedMachines
 __all__ = ["ConfigError", "ServeConfig", "load_config", "serve"]
 
 log = logging.getLogger("expressway.service")
+_SUPERVISOR_POLL_SECONDS = 0.5
 
 
 class ConfigError(ValueError):
@@ -141,7 +143,12 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_worker(
-    config: ServeConfig, *, announce: bool = True, shared: SharedMachines | None = None, index: int = 0
+    config: ServeConfig,
+    *,
+    announce: bool = True,
+    shared: SharedMachines | None = None,
+    index: int = 0,
+    supervisor: int | None = None,
 ) -> int:
     """One worker: the application on this process's event loop until SIGTERM/SIGINT."""
     from aiohttp import web
@@ -155,6 +162,8 @@ def run_worker(
     app[DRAIN_KEY] = config.drain_seconds
     if shared is not None and config.workers > 1:
         _join_peers(app, service, shared, index, config.workers)
+    if supervisor is not None:
+        _follow_the_supervisor(app, supervisor)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
 
@@ -208,10 +217,39 @@ def _join_peers(app: Any, service: Any, shared: SharedMachines, index: int, work
     app.on_cleanup.append(stop)
 
 
-def _worker_main(config: ServeConfig, index: int, directory: str, generation: Any) -> None:
+def _follow_the_supervisor(app: Any, supervisor: int) -> None:
+    """Stops this worker, as SIGTERM would, once its supervisor is gone: a supervisor killed outright
+    (SIGKILL, the OOM killer) cannot stop its workers, and they must not hold the port on their own."""
+
+    async def watch() -> None:
+        while os.getppid() == supervisor:
+            await asyncio.sleep(_SUPERVISOR_POLL_SECONDS)
+        log.warning("the supervisor (pid %d) is gone; this worker stops", supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    watching: list[asyncio.Task[None]] = []
+
+    async def start(_: Any) -> None:
+        watching.append(asyncio.get_running_loop().create_task(watch()))
+
+    async def stop(_: Any) -> None:
+        for task in watching:
+            task.cancel()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
+def _worker_main(config: ServeConfig, index: int, directory: str, generation: Any, supervisor: int) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s worker {index} %(levelname)s %(message)s")
     try:
-        run_worker(config, announce=False, shared=SharedMachines(directory, generation), index=index)
+        run_worker(
+            config,
+            announce=False,
+            shared=SharedMachines(directory, generation),
+            index=index,
+            supervisor=supervisor,
+        )
     except OSError as exc:
         print(
             f"expressway: worker {index}: cannot listen on {config.host}:{config.port}: {exc}",
@@ -231,7 +269,7 @@ def _supervise(config: ServeConfig) -> int:
     def start(index: int) -> multiprocessing.process.BaseProcess:
         process = context.Process(
             target=_worker_main,
-            args=(config, index, directory.name, generation),
+            args=(config, index, directory.name, generation, os.getpid()),
             name=f"expressway-worker-{index}",
         )
         process.start()
