@@ -74,10 +74,12 @@ class Served:
 def serve(tmp_path: Path) -> Iterator[Any]:
     started: list[Served] = []
 
-    def start(*extra: str) -> Served:
+    def start(*extra: str, tmpdir: Path | None = None) -> Served:
         port = free_port()
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
+        if tmpdir is not None:
+            env["TMPDIR"] = str(tmpdir)
         out, err = tmp_path / f"serve-{len(started)}.out", tmp_path / f"serve-{len(started)}.err"
         with out.open("w") as out_file, err.open("w") as err_file:
             process = subprocess.Popen(
@@ -291,6 +293,24 @@ def test_workers_stop_when_their_supervisor_is_killed(serve: Any) -> None:
         return all(_state(pid) in ("", "Z") for pid in workers)
 
     _eventually(all_gone, "the workers stop after their supervisor is killed")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
+def test_workers_start_under_a_long_tmpdir(serve: Any, tmp_path: Path) -> None:
+    """The workers' Unix sockets go in a temporary directory; a TMPDIR too long for a socket's path
+    must not keep them from starting."""
+    long_tmpdir = tmp_path / ("t" * 100)
+    long_tmpdir.mkdir()
+    served = serve("--workers", "2", tmpdir=long_tmpdir)
+    _wait_for_workers(served.process.pid, 2)
+    arn = make_client(served.port).create_state_machine(
+        name="LongTmp", definition=PASS, roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    started = make_client(served.port).start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    for _ in range(8):  # asked of either worker: the sibling answers over its socket
+        _eventually(lambda: _status(served.port, started) == "SUCCEEDED", "the execution is found")
+    code, _, err = served.terminate()
+    assert code == 0, err
 
 
 def test_region_and_account_name_the_arns(serve: Any) -> None:

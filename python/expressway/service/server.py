@@ -26,6 +26,8 @@ __all__ = ["ConfigError", "ServeConfig", "load_config", "serve"]
 
 log = logging.getLogger("expressway.service")
 _SUPERVISOR_POLL_SECONDS = 0.5
+# The workers' Unix sockets live in the shared directory, and a socket's path holds at most 107 bytes.
+_MAX_DIRECTORY_CHARS = 80
 
 
 class ConfigError(ValueError):
@@ -264,6 +266,9 @@ def _supervise(config: ServeConfig) -> int:
     stopping = False
     # The state machines every worker sees (see store.SharedMachines); gone when the service stops.
     directory = tempfile.TemporaryDirectory(prefix="expressway-machines-")
+    if len(directory.name) > _MAX_DIRECTORY_CHARS:  # a long TMPDIR: the workers' sockets would not fit
+        directory.cleanup()
+        directory = tempfile.TemporaryDirectory(prefix="expressway-machines-", dir="/tmp")
     generation = context.Value("q", 0)
 
     def start(index: int) -> multiprocessing.process.BaseProcess:
