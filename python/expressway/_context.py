@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
-import random
 import re
+from collections.abc import Callable
+
+from . import _core
 
 __all__ = [
     "ACCOUNT_ID",
@@ -64,25 +66,19 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-# Identifiers need to be unique, not secret: a private generator (seeded from the OS, and untouched by
-# a user's random.seed) is several times cheaper than uuid.uuid4(), which reads /dev/urandom each time.
-_ids = random.Random(os.urandom(32))
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Identifiers need to be unique, not secret: the core draws them from a lock-free counter-based
+# generator (seeded here from the OS) many times faster than uuid.uuid4(), which reads /dev/urandom.
+new_uuid: Callable[[], str] = _core.new_uuid
+"""A random (version 4) UUID as text, e.g. ``1b4e28ba-2fa1-41d2-883f-0016d3cca427``."""
 
 
-def new_uuid() -> str:
-    """A random (version 4) UUID as text, e.g. ``1b4e28ba-2fa1-41d2-883f-0016d3cca427``."""
-    h = f"{(_ids.getrandbits(128) & _V4_CLEAR) | _V4_SET:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+def _seed_ids() -> None:
+    _core.seed_ids(int.from_bytes(os.urandom(8), "little"))
 
 
-def _reseed_ids_after_fork() -> None:
-    _ids.seed(os.urandom(32))  # a forked child must not repeat its parent's identifiers
-
-
+_seed_ids()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reseed_ids_after_fork)
+    os.register_at_fork(after_in_child=_seed_ids)  # a forked child must not repeat its parent's ids
 
 
 def state_machine_arn(name: str) -> str:

@@ -260,21 +260,40 @@ class Router:
         return Route(handler, argument, shape, wants_context=self._context[id(handler)])
 
 
-def _stack_trace(exc: BaseException) -> list[str]:
-    """The traceback as the Lambda runtime lists it, one string per frame, expressway's own frames
-    left out. (Written out here rather than with the traceback module, whose per-line stat calls and
-    column carets cost tens of microseconds per exception; source lines come from linecache.)"""
+_FRAMES_JSON: dict[tuple[Any, int], str] = {}
+_FRAMES_JSON_MAX = 4096
+
+
+def _frame_json(code: Any, lineno: int) -> str:
+    """One frame of a stack trace as the Lambda runtime writes it, with its source line, as a JSON
+    string. Kept per (code, line): handlers fail from the same few places over and over."""
+    key = (code, lineno)
+    line = _FRAMES_JSON.get(key)
+    if line is None:
+        filename = code.co_filename
+        line = f'  File "{filename}", line {lineno}, in {code.co_name}\n'
+        source = linecache.getline(filename, lineno).strip()
+        if source:
+            line = f"{line}    {source}\n"
+        line = _json_string(line)
+        if len(_FRAMES_JSON) >= _FRAMES_JSON_MAX:
+            _FRAMES_JSON.clear()
+        _FRAMES_JSON[key] = line
+    return line
+
+
+def _stack_trace_json(exc: BaseException) -> str:
+    """The traceback as the Lambda runtime lists it, one JSON string per frame, comma-separated,
+    expressway's own frames left out. (Written out here rather than with the traceback module, whose
+    per-line stat calls and column carets cost tens of microseconds per exception.)"""
     entries = []
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
-        filename = code.co_filename
-        if not filename.startswith(_PACKAGE_DIR):
-            entry = f'  File "{filename}", line {tb.tb_lineno}, in {code.co_name}\n'
-            source = linecache.getline(filename, tb.tb_lineno).strip()
-            entries.append(f"{entry}    {source}\n" if source else entry)
+        if not code.co_filename.startswith(_PACKAGE_DIR):
+            entries.append(_frame_json(code, tb.tb_lineno))
         tb = tb.tb_next
-    return entries
+    return ", ".join(entries)
 
 
 def exception_outcome(exc: BaseException) -> tuple[str, str | None]:
@@ -283,13 +302,12 @@ def exception_outcome(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, TaskFailed):
         return exc.error, exc.cause
     error_type = type(exc).__name__
-    return error_type, _lambda_error(str(exc), error_type, _stack_trace(exc))
+    return error_type, _lambda_error(str(exc), error_type, _stack_trace_json(exc))
 
 
-def _lambda_error(message: str, error_type: str, stack: list[str]) -> str:
+def _lambda_error(message: str, error_type: str, frames: str) -> str:
     """The Lambda runtime's error document, as ``json.dumps(..., ensure_ascii=False)`` writes it (put
     together by hand: this runs for every failing handler call, and the generic encoder is slower)."""
-    frames = ", ".join(map(_json_string, stack))
     return (
         f'{{"errorMessage": {_json_string(message)}, "errorType": {_json_string(error_type)}, '
         f'"requestId": "{_request_id()}", "stackTrace": [{frames}]}}'
@@ -299,5 +317,5 @@ def _lambda_error(message: str, error_type: str, stack: list[str]) -> str:
 def marshal_error_outcome(exc: BaseException) -> tuple[str, str]:
     """A handler returned something that is not JSON: Lambda's ``Runtime.MarshalError``."""
     return "Runtime.MarshalError", _lambda_error(
-        f"Unable to marshal response: {exc}", "Runtime.MarshalError", []
+        f"Unable to marshal response: {exc}", "Runtime.MarshalError", ""
     )

@@ -163,6 +163,22 @@ fn validate<'py>(
     diagnostics_to_py(py, &core::validate(definition, mt))
 }
 
+/// Request ids and execution names: unique, not secret (see core::rng::IdSource). Python seeds it from
+/// the OS at import and again in a forked child.
+static IDS: core::rng::IdSource = core::rng::IdSource::new(0);
+
+/// A new random (version 4) UUID as text.
+#[pyfunction]
+fn new_uuid() -> String {
+    IDS.uuid_v4()
+}
+
+/// Starts a new identifier sequence from ``seed``.
+#[pyfunction]
+fn seed_ids(seed: u64) {
+    IDS.reseed(seed);
+}
+
 /// A compiled state machine definition.
 #[pyclass(frozen, module = "expressway._core")]
 struct Program {
@@ -465,6 +481,8 @@ impl Execution {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DefinitionError", m.py().get_type::<DefinitionError>())?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(new_uuid, m)?)?;
+    m.add_function(wrap_pyfunction!(seed_ids, m)?)?;
     m.add_class::<Program>()?;
     m.add_class::<Execution>()?;
     jsonata_module(m)?;
