@@ -429,6 +429,11 @@ fn from_jvalue(v: &JValue) -> Result<Option<Value>, Error> {
             JValue::Lambda(_) | JValue::Builtin { .. } | JValue::Regex { .. } => {
                 Value::String(String::new())
             }
+            // Python-backed values exist only in the Python binding's own evaluations
+            // (`JValue::LazyPyDict` when it builds jsonata-core with the "python" feature);
+            // the engine's values all come from its own JSON.
+            #[allow(unreachable_patterns)]
+            _ => return Err(Error::new("D1001", "A value from outside the engine cannot be converted")),
         }))
     }
     convert(v)

@@ -547,7 +547,7 @@ impl JsonataExpression {
         // back (no serde_json tree in between); the evaluator's values are not Send, so the
         // evaluation keeps the GIL.
         let input = if has_data {
-            Some(core::jsonata::Prepared::from_jvalue(py_to_jvalue(data, 0)?))
+            Some(core::jsonata::Prepared::from_jvalue(data_to_jvalue(data)?))
         } else {
             None
         };
@@ -571,6 +571,18 @@ impl JsonataExpression {
             .map_err(jsonata_error)?;
         Ok(jvalue_to_py(py, &result, 0)?.unwrap_or(undefined))
     }
+}
+
+/// The data of an evaluation. A dict (or a list of them) is read lazily, through jsonata-core's
+/// views of Python dicts: only the fields the expression reaches are converted, so a path into a
+/// large document costs what the path costs, not what the document costs. A value the expression
+/// never reads is therefore not checked either, and an untouched dict in the result is the
+/// caller's own object.
+fn data_to_jvalue(data: &Bound<'_, PyAny>) -> PyResult<core::jsonata::JValue> {
+    if data.cast::<PyDict>().is_ok() || data.cast::<PyList>().is_ok() {
+        return jsonata_core::lazy::convert(data, true);
+    }
+    py_to_jvalue(data, 0)
 }
 
 /// A Python value (JSON-like) as the JSONata evaluator's value. The exact built-in types are tried
@@ -704,6 +716,8 @@ fn jvalue_to_py<'py>(
             }
             dict.into_any()
         }
+        // A dict of the caller's data that the evaluation passed through untouched.
+        JValue::LazyPyDict(view) => view.py_object().clone_ref(py).into_bound(py).into_any(),
         _ => PyString::new(py, "").into_any(), // a function: "" as JSON.stringify makes it
     }))
 }
