@@ -79,7 +79,53 @@ def test_limits_give_u1001() -> None:
     with pytest.raises(JsonataError) as e:
         jsonata_evaluate("($inf := function(){ $inf() }; $inf())", timeout_ms=50)
     assert e.value.code == "U1001"
+    assert e.value.message == "Evaluation timeout after 50 milliseconds. Check for infinite loop"
     assert jsonata_evaluate(recurse) == 1000
+
+
+def test_a_time_limit_stops_a_loop_with_no_function_calls() -> None:
+    # A long $reduce/$map chain: no recursion, only the time limit can stop it.
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("$sum($map([1..10000000], function($v){ $v * 2 }))", timeout_ms=30)
+    assert e.value.code == "U1001"
+
+
+def test_time_limits_work_in_a_forked_child() -> None:
+    import os
+
+    jsonata_evaluate("1", timeout_ms=1000)  # the parent's time-limit watcher is running
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = "none"
+        try:
+            jsonata_evaluate("($inf := function(){ $inf() }; $inf())", timeout_ms=50)
+        except JsonataError as e:
+            code = e.code
+        finally:
+            os.write(write, code.encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        reported = pipe.read()
+    os.waitpid(pid, 0)
+    assert reported == "U1001"
+
+
+def test_data_is_read_lazily_and_untouched_parts_are_the_callers_own() -> None:
+    inner = {"b": [1, 2]}
+    doc = {"a": inner, "odd": {1, 2}, "later": (1, 2)}
+    # What the expression does not read is never converted, so it need not be JSON-like...
+    assert jsonata_evaluate("a.b[1]", doc) == 2
+    # ...and a dict handed back untouched is the caller's object, not a copy.
+    assert jsonata_evaluate("a", doc) is inner
+    # A value that is read must be JSON-like.
+    with pytest.raises(JsonataError) as e:
+        jsonata_evaluate("odd", doc)
+    assert e.value.code == "D1001" and "set" in e.value.message
+    # Results built by the expression are new values.
+    built = jsonata_evaluate("{'copy': a.b}", doc)
+    assert built == {"copy": [1, 2]} and built["copy"] is not inner["b"]
 
 
 def test_bad_arguments() -> None:

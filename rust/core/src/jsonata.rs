@@ -19,7 +19,9 @@
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::time::Duration;
 
+pub use crate::watchdog::after_fork_in_child;
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{
     error_code_prefix, Context, Evaluator, EvaluatorError, EvaluatorOptions,
@@ -29,6 +31,7 @@ pub use jsonata_core::value::{JArray, JMap, JValue};
 use serde_json::{Map, Number, Value};
 
 use crate::rng::Rng;
+use crate::watchdog;
 
 /// The code of a runaway evaluation: too deep, or too long.
 pub const CODE_LIMIT: &str = "U1001";
@@ -302,11 +305,20 @@ impl Expression {
         for (name, value) in &bindings.vars {
             context.bind(name.clone(), value.clone());
         }
-        let options = EvaluatorOptions {
+        let mut options = EvaluatorOptions {
             timeout_ms: limits.timeout_ms,
             max_stack_depth: limits.max_depth,
             ..EvaluatorOptions::default()
         };
+        // The time limit as a token the watchdog cancels (see watchdog.rs), rather than the
+        // evaluator reading the clock at every node; the evaluator's own clock is the fallback.
+        let armed = limits
+            .timeout_ms
+            .and_then(|ms| watchdog::arm(Duration::from_millis(ms)));
+        if let Some((token, _)) = &armed {
+            options.timeout_ms = None;
+            options.cancel = Some(token.clone());
+        }
         let mut ev = Evaluator::with_options(context, options);
         if self.aws != 0 {
             install_aws_functions(&mut ev, self.aws, rng).map_err(|e| eval_error(&e))?;
@@ -314,7 +326,14 @@ impl Expression {
         if let (true, Some(now)) = (self.clock, now_ms) {
             install_clock(&mut ev, now).map_err(|e| eval_error(&e))?;
         }
-        ev.evaluate(&self.ast, data).map_err(|e| eval_error(&e))
+        let result = ev.evaluate(&self.ast, data);
+        match (result, &armed, limits.timeout_ms) {
+            (Err(_), Some((token, _)), Some(ms)) if token.is_cancelled() => Err(Error::new(
+                CODE_LIMIT,
+                format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
+            )),
+            (result, _, _) => result.map_err(|e| eval_error(&e)),
+        }
     }
 }
 
@@ -433,7 +452,12 @@ fn from_jvalue(v: &JValue) -> Result<Option<Value>, Error> {
             // (`JValue::LazyPyDict` when it builds jsonata-core with the "python" feature);
             // the engine's values all come from its own JSON.
             #[allow(unreachable_patterns)]
-            _ => return Err(Error::new("D1001", "A value from outside the engine cannot be converted")),
+            _ => {
+                return Err(Error::new(
+                    "D1001",
+                    "A value from outside the engine cannot be converted",
+                ))
+            }
         }))
     }
     convert(v)
