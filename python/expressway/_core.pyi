@@ -53,7 +53,7 @@ class JsonataExpression:
         has_data: bool,
         bindings: dict[str, Any] | None,
         undefined: Any,
-        seed: int,
+        seed: int | None,
         timeout_ms: int | None = None,
         max_depth: int | None = None,
     ) -> Any: ...

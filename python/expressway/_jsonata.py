@@ -12,7 +12,6 @@ runs it, with AWS's functions ``$partition``, ``$range``, ``$hash``, ``$random``
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import Mapping
 from typing import Any, Final, final
 
@@ -115,7 +114,7 @@ def jsonata_evaluate(
             has_data,
             bound,
             UNDEFINED,
-            random.getrandbits(64),
+            None,  # a fresh seed for $random() and $uuid()
             timeout_ms,
             max_depth,
         )

@@ -17,6 +17,7 @@
 //! Every failure is an [`Error`] with the JSONata error code (`T2001`, `D3001`, `S0202`, ...).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use std::time::Duration;
 pub use crate::watchdog::after_fork_in_child;
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{
-    error_code_prefix, Context, Evaluator, EvaluatorError, EvaluatorOptions,
+    error_code_prefix, CancelToken, Context, Evaluator, EvaluatorError, EvaluatorOptions,
 };
 use jsonata_core::parser::{self, ParserError};
 pub use jsonata_core::value::{JArray, JMap, JValue};
@@ -173,6 +174,8 @@ pub struct Expression {
     aws: u8,
     /// Whether the expression mentions `$now` or `$millis` (which then read the given time).
     clock: bool,
+    /// Names this expression in each thread's cache of bytecode (see `with_bytecode`).
+    id: u64,
 }
 
 /// What an evaluation gave, told apart the way Step Functions needs: a JSON value, nothing
@@ -195,11 +198,13 @@ impl Expression {
             .filter(|(name, _)| mentions(source, name))
             .fold(0, |acc, (_, bit)| acc | bit);
         let clock = mentions(source, "now") || mentions(source, "millis");
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Expression {
             source: source.to_string(),
             ast,
             aws,
             clock,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -319,6 +324,13 @@ impl Expression {
             options.timeout_ms = None;
             options.cancel = Some(token.clone());
         }
+        if bindings.vars.is_empty() && self.aws == 0 && !(self.clock && now_ms.is_some()) {
+            // Nothing of ours to install: the evaluator's own dispatch, which runs the
+            // expressions it can compile on its bytecode machine.
+            let result =
+                self.with_bytecode(|compiled| compiled.evaluate_with_options(data, options));
+            return timed_out(result, &armed, limits);
+        }
         let mut ev = Evaluator::with_options(context, options);
         if self.aws != 0 {
             install_aws_functions(&mut ev, self.aws, rng).map_err(|e| eval_error(&e))?;
@@ -326,14 +338,45 @@ impl Expression {
         if let (true, Some(now)) = (self.clock, now_ms) {
             install_clock(&mut ev, now).map_err(|e| eval_error(&e))?;
         }
-        let result = ev.evaluate(&self.ast, data);
-        match (result, &armed, limits.timeout_ms) {
-            (Err(_), Some((token, _)), Some(ms)) if token.is_cancelled() => Err(Error::new(
-                CODE_LIMIT,
-                format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
-            )),
-            (result, _, _) => result.map_err(|e| eval_error(&e)),
+        timed_out(ev.evaluate(&self.ast, data), &armed, limits)
+    }
+
+    /// Runs `f` on this expression as the evaluator's compiled form, made once per thread (it
+    /// holds values that cannot cross threads, while an `Expression` is shared by all).
+    fn with_bytecode<T>(&self, f: impl FnOnce(&jsonata_core::Expression) -> T) -> T {
+        thread_local! {
+            static COMPILED: RefCell<HashMap<u64, Rc<jsonata_core::Expression>>> =
+                RefCell::new(HashMap::new());
         }
+        const MAX_CACHED: usize = 4096;
+        let compiled = COMPILED.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(found) = cache.get(&self.id) {
+                return found.clone();
+            }
+            if cache.len() >= MAX_CACHED {
+                cache.clear(); // ids of dropped expressions linger until then
+            }
+            let made = Rc::new(jsonata_core::Expression::from_ast(self.ast.clone()));
+            cache.insert(self.id, made.clone());
+            made
+        });
+        f(&compiled)
+    }
+}
+
+/// The evaluation's result, with a cancellation by the watchdog reported as the time limit.
+fn timed_out(
+    result: Result<JValue, EvaluatorError>,
+    armed: &Option<(CancelToken, watchdog::Armed)>,
+    limits: Limits,
+) -> Result<JValue, Error> {
+    match (result, armed, limits.timeout_ms) {
+        (Err(_), Some((token, _)), Some(ms)) if token.is_cancelled() => Err(Error::new(
+            CODE_LIMIT,
+            format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
+        )),
+        (result, _, _) => result.map_err(|e| eval_error(&e)),
     }
 }
 

@@ -55,7 +55,7 @@ impl IdSource {
         self.0.store(seed, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn next_u64(&self) -> u64 {
+    pub fn next_u64(&self) -> u64 {
         let previous = self
             .0
             .fetch_add(GAMMA, std::sync::atomic::Ordering::Relaxed);

@@ -533,7 +533,7 @@ impl JsonataExpression {
     }
 
     /// Evaluate against `data` (ignored unless `has_data`); `undefined` is returned when the
-    /// expression yields nothing. `seed` seeds `$random()` and `$uuid()`.
+    /// expression yields nothing. `seed` seeds `$random()` and `$uuid()` (None: a fresh one).
     #[pyo3(signature = (data, has_data, bindings, undefined, seed, timeout_ms = None, max_depth = None))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate<'py>(
@@ -543,7 +543,7 @@ impl JsonataExpression {
         has_data: bool,
         bindings: Option<&Bound<'py, PyDict>>,
         undefined: Bound<'py, PyAny>,
-        seed: u64,
+        seed: Option<u64>,
         timeout_ms: Option<u64>,
         max_depth: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -568,7 +568,7 @@ impl JsonataExpression {
                 scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
             }
         }
-        let mut rng = core::rng::Rng::new(seed);
+        let mut rng = core::rng::Rng::new(seed.unwrap_or_else(|| IDS.next_u64()));
         let mut env = core::jsonata::Env {
             rng: &mut rng,
             limits,
