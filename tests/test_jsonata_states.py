@@ -333,34 +333,219 @@ def test_jsonata_state_inside_a_jsonpath_machine_and_back() -> None:
     assert expressway.StateMachine(definition).run({"x": 4}).output == {"w": 8}
 
 
+def problems(definition: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The errors that creating ``definition`` raises, as (code, message, location)."""
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine(definition)
+    return [
+        (d["code"], d["message"], d.get("location", ""))
+        for d in info.value.diagnostics
+        if d["severity"] == "ERROR"
+    ]
+
+
+def jsonata_problems(states: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return problems({"QueryLanguage": JSONATA, "StartAt": next(iter(states)), "States": states})
+
+
+def only_for(field: str, language: str) -> str:
+    other = "JSONPath" if language == JSONATA else JSONATA
+    return (
+        f"The QueryLanguage is set to '{other}', "
+        f"but field '{field}' is only supported for the '{language}' QueryLanguage"
+    )
+
+
 def test_jsonpath_state_in_a_jsonata_machine_is_rejected() -> None:
-    with pytest.raises(expressway.InvalidDefinition):
-        machine({"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}})
+    definition = {
+        "QueryLanguage": JSONATA,
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
+    }
+    message = "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+    assert problems(definition) == [("SCHEMA_VALIDATION_FAILED", message, "/States/A")]
+    with pytest.raises(expressway.InvalidDefinition) as info:
+        expressway.StateMachine(definition)
+    assert (
+        str(info.value)
+        == f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {message} at /States/A'"
+    )
+    assert [d["location"] for d in expressway.validate(definition)] == ["/States/A"]
 
 
 @pytest.mark.parametrize(
-    "state",
+    ("state", "field"),
     [
-        {"Type": "Pass", "Parameters": {"a": 1}, "End": True},
-        {"Type": "Pass", "InputPath": "$.a", "End": True},
-        {"Type": "Pass", "ResultPath": "$.a", "End": True},
-        {"Type": "Pass", "Result": 1, "End": True},
-        {
-            "Type": "Task",
-            "Resource": "arn:aws:lambda:us-east-1:1:function:f",
-            "TimeoutSecondsPath": "$.t",
-            "End": True,
-        },
+        ({"Type": "Pass", "Parameters": {"a": 1}, "End": True}, "Parameters"),
+        ({"Type": "Pass", "InputPath": "$.a", "End": True}, "InputPath"),
+        ({"Type": "Pass", "ResultPath": "$.a", "End": True}, "ResultPath"),
+        ({"Type": "Pass", "OutputPath": "$.a", "End": True}, "OutputPath"),
+        (
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                "TimeoutSecondsPath": "$.t",
+                "End": True,
+            },
+            "TimeoutSecondsPath",
+        ),
+        (
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                "ResultSelector": {"a": 1},
+                "End": True,
+            },
+            "ResultSelector",
+        ),
+        (
+            {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}},
+                "End": True,
+            },
+            "ItemsPath",
+        ),
+        ({"Type": "Wait", "SecondsPath": "$.s", "End": True}, "SecondsPath"),
+        ({"Type": "Fail", "ErrorPath": "$.e"}, "ErrorPath"),
     ],
 )
-def test_jsonpath_fields_in_a_jsonata_state_are_rejected(state: dict[str, Any]) -> None:
-    with pytest.raises(expressway.InvalidDefinition):
-        machine({"A": state})
+def test_jsonpath_fields_in_a_jsonata_state_are_rejected(state: dict[str, Any], field: str) -> None:
+    assert ("SCHEMA_VALIDATION_FAILED", only_for(field, "JSONPath"), "/States/A") in jsonata_problems(
+        {"A": state}
+    )
 
 
-def test_jsonata_fields_in_a_jsonpath_state_are_rejected() -> None:
-    with pytest.raises(expressway.InvalidDefinition):
-        expressway.StateMachine({"StartAt": "A", "States": {"A": {"Type": "Pass", "Output": 1, "End": True}}})
+def test_fields_of_neither_language_keep_the_generic_message() -> None:
+    assert jsonata_problems({"A": {"Type": "Pass", "Result": 1, "End": True}}) == [
+        ("SCHEMA_VALIDATION_FAILED", "Field 'Result' is not supported", "/States/A")
+    ]
+    assert problems({"StartAt": "A", "States": {"A": {"Type": "Pass", "Bogus": 1, "End": True}}}) == [
+        ("SCHEMA_VALIDATION_FAILED", "Field 'Bogus' is not supported", "/States/A")
+    ]
+
+
+def test_choice_variable_in_a_jsonata_state_is_rejected() -> None:
+    states = {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "Condition": True, "Next": "D"}]},
+        "D": {"Type": "Succeed"},
+    }
+    assert jsonata_problems(states) == [
+        ("SCHEMA_VALIDATION_FAILED", only_for("Variable", "JSONPath"), "/States/C/Choices[0]")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "field"),
+    [
+        ({"Type": "Pass", "Output": 1, "End": True}, "Output"),
+        (
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+                "Arguments": {},
+                "End": True,
+            },
+            "Arguments",
+        ),
+    ],
+)
+def test_jsonata_fields_in_a_jsonpath_state_are_rejected(state: dict[str, Any], field: str) -> None:
+    assert problems({"StartAt": "A", "States": {"A": state}}) == [
+        ("SCHEMA_VALIDATION_FAILED", only_for(field, JSONATA), "/States/A")
+    ]
+
+
+def test_condition_in_a_jsonpath_choice_rule_is_rejected() -> None:
+    definition = {
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [{"Condition": True, "Next": "D"}]},
+            "D": {"Type": "Succeed"},
+        },
+    }
+    assert ("SCHEMA_VALIDATION_FAILED", only_for("Condition", JSONATA), "/States/C/Choices[0]") in problems(
+        definition
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "location"),
+    [
+        ({"Type": "Pass", "Output": "{% $$ %}", "End": True}, "/States/A/Output"),
+        ({"Type": "Pass", "Output": {"v": ["{% $$.Execution.Id %}"]}, "End": True}, "/States/A/Output/v[0]"),
+        ({"Type": "Pass", "Output": "{% $states.input.items[$$.x = 1] %}", "End": True}, "/States/A/Output"),
+        (
+            {"Type": "Pass", "Output": "{% $map([1], function($v){ $$ }) %}", "End": True},
+            "/States/A/Output",
+        ),
+        ({"Type": "Pass", "Assign": {"a": "{% $$ %}"}, "End": True}, "/States/A/Assign/a"),
+    ],
+)
+def test_reference_to_the_context_variable_is_rejected(state: dict[str, Any], location: str) -> None:
+    assert jsonata_problems({"A": state}) == [
+        ("UNSUPPORTED_JSONATA_EXPRESSION", "Reference to '$$' is not supported.", location)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "name"),
+    [
+        ("phone", "phone"),
+        ("phone.number", "phone"),
+        ("$states.input.a & phone", "phone"),
+        ("$count(items)", "items"),
+        ("flag ? 1 : 2", "flag"),
+        ("{'k': v}", "v"),
+    ],
+)
+def test_field_name_at_the_top_level_is_rejected(expression: str, name: str) -> None:
+    states = {"E": {"Type": "Pass", "Output": {"v": "{% " + expression + " %}"}, "End": True}}
+    assert jsonata_problems(states) == [
+        (
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+            f"Reference to '{name}' at the top level is not supported.",
+            "/States/E/Output/v",
+        )
+    ]
+
+
+def test_unsupported_expressions_in_condition_and_wait_fields_give_one_problem() -> None:
+    choice = {
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% ok %}", "Next": "D"}]},
+        "D": {"Type": "Succeed"},
+    }
+    assert jsonata_problems(choice) == [
+        (
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+            "Reference to 'ok' at the top level is not supported.",
+            "/States/C/Choices[0]/Condition",
+        )
+    ]
+    wait = {"W": {"Type": "Wait", "Seconds": "{% $$.seconds %}", "End": True}}
+    assert jsonata_problems(wait) == [
+        ("UNSUPPORTED_JSONATA_EXPRESSION", "Reference to '$$' is not supported.", "/States/W/Seconds")
+    ]
+
+
+def test_nested_field_names_are_allowed() -> None:
+    result = run(
+        {
+            "A": {
+                "Type": "Pass",
+                "Output": {
+                    "cheap": "{% $states.input.items[price > 10].sku %}",
+                    "mapped": "{% $map($states.input.items, function($i){ $i.price }) %}",
+                    "picked": "{% $states.input.{ 'b': b } %}",
+                    "sorted": "{% $states.input.items^(>price).sku %}",
+                },
+                "End": True,
+            }
+        },
+        {"items": [{"sku": "x", "price": 5}, {"sku": "y", "price": 20}], "b": 3},
+    )
+    assert result.output == {"cheap": "y", "mapped": [5, 20], "picked": {"b": 3}, "sorted": ["y", "x"]}
 
 
 def test_invalid_expression_is_rejected_at_creation() -> None:

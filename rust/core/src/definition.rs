@@ -495,6 +495,46 @@ fn allowed_fields(type_name: &str, jsonata: bool) -> Option<Vec<&'static str>> {
     Some(all)
 }
 
+/// Fields that only JSONPath states (and their Catch and Choice rules) have.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+    "ErrorPath",
+    "CausePath",
+    "Variable",
+];
+
+/// Fields that only JSONata states (and their Catch and Choice rules) have.
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items", "Condition"];
+
+/// AWS's message for a field that is not allowed where it is: the field of the other query
+/// language is named as such, any other is "not supported".
+fn unsupported_field_message(field: &str, jsonata: bool) -> String {
+    let (this, other, other_fields) = if jsonata {
+        ("JSONata", "JSONPath", JSONPATH_ONLY)
+    } else {
+        ("JSONPath", "JSONata", JSONATA_ONLY)
+    };
+    if other_fields.contains(&field) {
+        format!(
+            "The QueryLanguage is set to '{this}', but field '{field}' is only supported for the '{other}' QueryLanguage"
+        )
+    } else {
+        format!("Field '{field}' is not supported")
+    }
+}
+
 fn type_name_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "Null",
@@ -548,6 +588,16 @@ impl Checker {
         }
     }
 
+    /// [`check_fields`](Self::check_fields) for a state, a catcher or a choice rule, whose
+    /// fields of the other query language get AWS's message that says so.
+    fn check_state_fields(&mut self, obj: &Map<String, Value>, allowed: &[&str], loc: &str) {
+        for k in obj.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.error(unsupported_field_message(k, self.jsonata), loc);
+            }
+        }
+    }
+
     /// The `QueryLanguage` field: Some(true) for JSONata, Some(false) for JSONPath.
     fn check_query_language(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<bool> {
         match obj.get("QueryLanguage") {
@@ -575,7 +625,21 @@ impl Checker {
 
     fn jtemplate_value(&mut self, v: &Value, field: &str, here: &str) -> Option<JTemplate> {
         match JTemplate::compile(v, field) {
-            Ok(t) => Some(t),
+            Ok(t) => {
+                let problems = crate::jsonata_check::check_template(&t);
+                if problems.is_empty() {
+                    return Some(t);
+                }
+                for (at, msg) in problems {
+                    self.push(
+                        Severity::Error,
+                        UNSUPPORTED_JSONATA_EXPRESSION,
+                        msg,
+                        &format!("{here}{at}"),
+                    );
+                }
+                None
+            }
             Err(problems) => {
                 for (at, msg) in problems {
                     self.push(
@@ -590,12 +654,18 @@ impl Checker {
         }
     }
 
-    /// A JSONata field that must be a `{% ... %}` expression when it is a string.
-    fn jsonata_string(&mut self, v: &Value, key: &str, loc: &str) -> Option<Box<JTemplate>> {
+    /// A JSONata field that must be a `{% ... %}` expression when it is a string: None when `v`
+    /// is no such string, Some(None) when it is one that was refused (the problems are reported).
+    fn jsonata_string(
+        &mut self,
+        v: &Value,
+        key: &str,
+        loc: &str,
+    ) -> Option<Option<Box<JTemplate>>> {
         let here = format!("{loc}/{key}");
         let Value::String(s) = v else { return None };
         crate::query::expression_text(s)?;
-        self.jtemplate_value(v, key, &here).map(Box::new)
+        Some(self.jtemplate_value(v, key, &here).map(Box::new))
     }
 
     /// An `Assign` block; names are checked as AWS does.
@@ -769,7 +839,7 @@ impl Checker {
             }
             (Some(v), None) if self.jsonata && v.is_string() => {
                 match self.jsonata_string(v, key, loc) {
-                    Some(t) => Some(NumSource::Jsonata(t)),
+                    Some(t) => t.map(NumSource::Jsonata),
                     None => {
                         self.error(
                             format!("The field '{key}' must be a non-negative integer or a JSONata expression"),
@@ -801,7 +871,7 @@ impl Checker {
                 None
             }
             (Some(v), None) if self.jsonata => match self.jsonata_string(v, key, loc) {
-                Some(t) => Some(StrSource::Jsonata(t)),
+                Some(t) => t.map(StrSource::Jsonata),
                 None => self
                     .string(obj, key, loc)
                     .map(|s| StrSource::Literal(s.to_string())),
@@ -1045,8 +1115,8 @@ impl Checker {
         let own = self.check_query_language(obj, loc);
         if own == Some(false) && self.default_jsonata {
             self.error(
-                "The QueryLanguage of a state cannot be JSONPath when the state machine's QueryLanguage is JSONata",
-                &format!("{loc}/QueryLanguage"),
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                loc,
             );
         }
         self.jsonata = own.unwrap_or(self.default_jsonata);
@@ -1060,7 +1130,7 @@ impl Checker {
             );
             return None;
         };
-        self.check_fields(obj, &allowed, loc);
+        self.check_state_fields(obj, &allowed, loc);
 
         // Transitions: Next xor End, except for Choice, Succeed and Fail.
         let mut next = None;
@@ -1271,11 +1341,13 @@ impl Checker {
         if self.jsonata {
             let key = given[0];
             if let Some(t) = self.jsonata_string(&obj[key], key, loc) {
-                return Some(Kind::Wait(if key == "Seconds" {
-                    WaitFor::SecondsJsonata(t)
-                } else {
-                    WaitFor::TimestampJsonata(t)
-                }));
+                return t.map(|t| {
+                    Kind::Wait(if key == "Seconds" {
+                        WaitFor::SecondsJsonata(t)
+                    } else {
+                        WaitFor::TimestampJsonata(t)
+                    })
+                });
             }
         }
         Some(Kind::Wait(match given[0] {
@@ -1561,7 +1633,7 @@ impl Checker {
             } else {
                 &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]
             };
-            self.check_fields(m, allowed, &here);
+            self.check_state_fields(m, allowed, &here);
             let error_equals = self.error_equals(m, &here);
             lists.push(error_equals.clone());
             let result_path = self.path_field(m, "ResultPath", &here, true);
@@ -1622,11 +1694,11 @@ impl Checker {
             };
             let assign = self.assign(m, &here);
             let cond = if self.jsonata {
-                for k in m.keys() {
-                    if !["Next", "Condition", "Assign", "Output", "Comment"].contains(&k.as_str()) {
-                        self.error(format!("Field '{k}' is not supported"), &here);
-                    }
-                }
+                self.check_state_fields(
+                    m,
+                    &["Next", "Condition", "Assign", "Output", "Comment"],
+                    &here,
+                );
                 match m.get("Condition") {
                     None => {
                         self.error("These fields are required: [Condition]", &here);
@@ -1634,7 +1706,7 @@ impl Checker {
                     }
                     Some(v @ Value::Bool(_)) => Some(Cond::Jsonata(JTemplate::Literal(v.clone()))),
                     Some(v) => match self.jsonata_string(v, "Condition", &here) {
-                        Some(t) => Some(Cond::Jsonata(*t)),
+                        Some(t) => t.map(|t| Cond::Jsonata(*t)),
                         None => {
                             self.error(
                                 "The field 'Condition' must be a JSONata expression or a boolean",
@@ -1677,7 +1749,7 @@ impl Checker {
                 "Comment" | "Variable" => {}
                 "And" | "Or" | "Not" | "StringMatches" => ops.push(k),
                 _ if choice::operator(k).is_some() || choice::type_test(k).is_some() => ops.push(k),
-                _ => self.error(format!("Field '{k}' is not supported"), loc),
+                _ => self.error(unsupported_field_message(k, self.jsonata), loc),
             }
         }
         if ops.len() != 1 {
@@ -1934,6 +2006,242 @@ mod tests {
         assert!(compile(&deep, MachineType::Standard).is_err());
         let deep_obj = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
         assert!(compile(&deep_obj, MachineType::Standard).is_err());
+    }
+
+    /// The errors of a definition that must be refused, as (code, message, location).
+    fn errors(text: &str) -> Vec<(&'static str, String, String)> {
+        compile(text, MachineType::Express)
+            .unwrap_err()
+            .errors()
+            .map(|d| {
+                (
+                    d.code,
+                    d.message.clone(),
+                    d.location.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn jsonata_machine(states: &str) -> String {
+        format!(r#"{{"QueryLanguage": "JSONata", "StartAt": "A", "States": {{{states}}}}}"#)
+    }
+
+    #[test]
+    fn jsonpath_state_in_a_jsonata_machine() {
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}"#
+            )),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+                    .to_string(),
+                "/States/A".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn fields_of_the_other_query_language() {
+        let jsonpath = |state: &str| {
+            errors(&format!(
+                r#"{{"StartAt": "A", "States": {{"A": {state}}}}}"#
+            ))
+        };
+        let only_jsonata = |f: &str| {
+            format!("The QueryLanguage is set to 'JSONPath', but field '{f}' is only supported for the 'JSONata' QueryLanguage")
+        };
+        let only_jsonpath = |f: &str| {
+            format!("The QueryLanguage is set to 'JSONata', but field '{f}' is only supported for the 'JSONPath' QueryLanguage")
+        };
+        assert_eq!(
+            jsonpath(r#"{"Type": "Pass", "Output": 1, "End": true}"#),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                only_jsonata("Output"),
+                "/States/A".into()
+            )]
+        );
+        assert_eq!(
+            jsonpath(
+                r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "Arguments": {}, "End": true}"#
+            ),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                only_jsonata("Arguments"),
+                "/States/A".into()
+            )]
+        );
+        assert_eq!(
+            jsonpath(r#"{"Type": "Choice", "Choices": [{"Condition": true, "Next": "A"}]}"#),
+            vec![
+                (
+                    SCHEMA_VALIDATION_FAILED,
+                    only_jsonata("Condition"),
+                    "/States/A/Choices[0]".into()
+                ),
+                (
+                    SCHEMA_VALIDATION_FAILED,
+                    "A choice rule needs exactly one comparison operator, And, Or or Not".into(),
+                    "/States/A/Choices[0]".into()
+                )
+            ]
+        );
+        for (field, value) in [
+            ("Parameters", "{}"),
+            ("InputPath", r#""$.a""#),
+            ("ResultPath", r#""$.a""#),
+            ("OutputPath", r#""$.a""#),
+        ] {
+            assert_eq!(
+                errors(&jsonata_machine(&format!(
+                    r#""A": {{"Type": "Pass", "{field}": {value}, "End": true}}"#
+                ))),
+                vec![(
+                    SCHEMA_VALIDATION_FAILED,
+                    only_jsonpath(field),
+                    "/States/A".into()
+                )]
+            );
+        }
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}, "End": true}"#
+            )),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                only_jsonpath("ItemsPath"),
+                "/States/A".into()
+            )]
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "ResultSelector": {}, "TimeoutSecondsPath": "$.t", "End": true}"#
+            ))
+            .into_iter()
+            .map(|(_, m, _)| m)
+            .collect::<Vec<_>>(),
+            vec![only_jsonpath("ResultSelector"), only_jsonpath("TimeoutSecondsPath")]
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "Condition": true, "Next": "B"}]}, "B": {"Type": "Succeed"}"#
+            )),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                only_jsonpath("Variable"),
+                "/States/A/Choices[0]".into()
+            )]
+        );
+        // Fields of neither language keep the generic message.
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "Bogus": 1, "End": true}"#
+            )),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                "Field 'Bogus' is not supported".into(),
+                "/States/A".into()
+            )]
+        );
+        assert_eq!(
+            jsonpath(r#"{"Type": "Pass", "Bogus": 1, "End": true}"#),
+            vec![(
+                SCHEMA_VALIDATION_FAILED,
+                "Field 'Bogus' is not supported".into(),
+                "/States/A".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn unsupported_jsonata_references() {
+        let unsupported = |msg: &str, loc: &str| {
+            vec![(
+                UNSUPPORTED_JSONATA_EXPRESSION,
+                msg.to_string(),
+                loc.to_string(),
+            )]
+        };
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "Output": "{% $$ %}", "End": true}"#
+            )),
+            unsupported("Reference to '$$' is not supported.", "/States/A/Output")
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "Output": {"v": ["{% $states.input.items[$$.x = 1] %}"]}, "End": true}"#
+            )),
+            unsupported(
+                "Reference to '$$' is not supported.",
+                "/States/A/Output/v[0]"
+            )
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": true}"#
+            )),
+            unsupported(
+                "Reference to 'phone' at the top level is not supported.",
+                "/States/A/Output/v"
+            )
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Pass", "Assign": {"n": "{% phone.number %}"}, "End": true}"#
+            )),
+            unsupported(
+                "Reference to 'phone' at the top level is not supported.",
+                "/States/A/Assign/n"
+            )
+        );
+        // A refused Condition, Seconds or Timestamp gives that one problem and nothing else.
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Choice", "Choices": [{"Condition": "{% ok %}", "Next": "B"}]}, "B": {"Type": "Succeed"}"#
+            )),
+            unsupported(
+                "Reference to 'ok' at the top level is not supported.",
+                "/States/A/Choices[0]/Condition"
+            )
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Wait", "Seconds": "{% s %}", "End": true}"#
+            )),
+            unsupported(
+                "Reference to 's' at the top level is not supported.",
+                "/States/A/Seconds"
+            )
+        );
+        assert_eq!(
+            errors(&jsonata_machine(
+                r#""A": {"Type": "Wait", "Timestamp": "{% $$.t %}", "End": true}"#
+            )),
+            unsupported("Reference to '$$' is not supported.", "/States/A/Timestamp")
+        );
+        // Nested names, variables and `$states` are fine.
+        compile(
+            &jsonata_machine(
+                r#""A": {"Type": "Pass", "Assign": {"x": [1]}, "Output": {
+                    "a": "{% $states.input.items[price > 10].sku %}",
+                    "b": "{% $map($x, function($i){ $i.a }) %}",
+                    "c": "{% $states.input.{ 'a': b } %}",
+                    "d": "{% $x[0] & $states.context.Execution.Name %}",
+                    "e": "{% $ %}"
+                }, "End": true}"#,
+            ),
+            MachineType::Express,
+        )
+        .unwrap();
+        // In a JSONPath state, `{% ... %}` is just text.
+        compile(
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"v": "{% $$ %}"}, "End": true}}}"#,
+            MachineType::Express,
+        )
+        .unwrap();
     }
 
     #[test]

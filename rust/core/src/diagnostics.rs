@@ -39,6 +39,7 @@ pub const NO_DOLLAR: &str = "NO_DOLLAR";
 pub const NO_PATH: &str = "NO_PATH";
 pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
 pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+pub const UNSUPPORTED_JSONATA_EXPRESSION: &str = "UNSUPPORTED_JSONATA_EXPRESSION";
 pub const INVALID_VARIABLE_NAME: &str = "INVALID_VARIABLE_NAME";
 
 /// A definition rejected at compile time: every error found, in order.

@@ -213,6 +213,11 @@ impl Expression {
         &self.source
     }
 
+    /// The parsed expression (for the definition-time checks of `jsonata_check`).
+    pub fn ast(&self) -> &AstNode {
+        &self.ast
+    }
+
     /// Evaluate against `input` (`None`: no input, `$` is undefined). `Ok(None)` when the
     /// expression yields nothing.
     pub fn evaluate(

@@ -14,6 +14,7 @@ pub mod execution;
 pub mod history;
 pub mod intrinsics;
 pub mod jsonata;
+pub mod jsonata_check;
 pub mod path;
 pub mod payload;
 pub mod query;
