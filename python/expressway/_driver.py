@@ -30,6 +30,8 @@ from ._result import Result
 __all__ = ["Driver", "TaskContext", "VirtualClock"]
 
 _DONE, _AGAIN, _YIELD, _WAIT = range(4)
+# What handlers usually return: never awaitable, so inspect.isawaitable (an ABC check) is skipped.
+_PLAIN_RESULTS = frozenset((dict, list, str, int, float, bool, type(None)))
 
 
 class _Job:
@@ -309,6 +311,7 @@ class Driver:
     def _call(
         self,
         route: Route,
+        argument: Any,
         token: int,
         state: str,
         resource: str,
@@ -320,8 +323,8 @@ class Driver:
         assert route.handler is not None
         if route.wants_context:
             context = TaskContext(self, token, state, resource, timeout_s, heartbeat_s, task_token)
-            return route.handler(route.argument, context=context)
-        return route.handler(route.argument)
+            return route.handler(argument, context=context)
+        return route.handler(argument)
 
     def _invoke(
         self,
@@ -332,9 +335,8 @@ class Driver:
         heartbeat_s: float | None,
         state: str,
     ) -> None:
-        route = self._router.route(resource, payload, state)
-        handler = route.handler
-        if handler is None:
+        route, argument = self._router.route(resource, payload, state)
+        if route.handler is None:
             self._fail(token, route.error, route.cause)
             return
         timed = timeout_s is not None or heartbeat_s is not None
@@ -342,12 +344,12 @@ class Driver:
         if heartbeat_s is not None:
             self._beats[token] = started
         try:
-            value = self._call(route, token, state, resource, timeout_s, heartbeat_s)
+            value = self._call(route, argument, token, state, resource, timeout_s, heartbeat_s)
         except Exception as exc:  # noqa: BLE001 - any handler error fails the task
             self._beats.pop(token, None)
             self._fail(token, *exception_outcome(exc))
             return
-        if inspect.isawaitable(value):
+        if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
             self._beats.pop(token, None)
             if self._loop is None:
                 self._parked.append(("call", token, value, timeout_s, heartbeat_s, route.shape))
@@ -469,7 +471,7 @@ class Driver:
         """A task that waits for its token: the call goes out (to a handler, when there is one; a
         service integration without one just waits), then the task waits for send_task_success /
         send_task_failure, bounded by its TimeoutSeconds and HeartbeatSeconds."""
-        route = self._router.route(resource, payload, state)
+        route, argument = self._router.route(resource, payload, state)
         if route.handler is None and resource == LAMBDA_INVOKE_WAIT:
             self._fail(token, route.error, route.cause)  # a Lambda function that does not exist
             return
@@ -485,7 +487,7 @@ class Driver:
             return
         self._calling[token] = []
         try:
-            value = self._call(route, token, state, resource, timeout_s, heartbeat_s, task_token)
+            value = self._call(route, argument, token, state, resource, timeout_s, heartbeat_s, task_token)
         except Exception as exc:  # noqa: BLE001 - the call failed: so does the task
             self._calling.pop(token, None)
             self._end_callback(token, task_token)

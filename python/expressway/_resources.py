@@ -90,22 +90,21 @@ def _function_keys(resource: str) -> tuple[str, ...]:
 
 
 class Route:
-    """How to perform one invocation: call ``handler(argument)`` and pass the value through ``shape``;
-    or, when ``handler`` is None, fail the task at once with ``error`` and ``cause``."""
+    """How to perform an invocation: call ``handler`` with the argument that comes with the route and
+    pass the value through ``shape``; or, when ``handler`` is None, fail the task at once with
+    ``error`` and ``cause``. Routes to a resource's own handler are made once and reused."""
 
-    __slots__ = ("argument", "cause", "error", "handler", "shape", "wants_context")
+    __slots__ = ("cause", "error", "handler", "shape", "wants_context")
 
     def __init__(
         self,
         handler: Handler | None,
-        argument: Any = None,
         shape: Callable[[Any], Any] | None = None,
         error: str = "",
         cause: str | None = None,
         wants_context: bool = False,
     ) -> None:
         self.handler = handler
-        self.argument = argument
         self.shape = shape
         self.error = error
         self.cause = cause
@@ -186,7 +185,7 @@ class Router:
                 raise TypeError(f"tasks keys must be strings, got {key!r}")
             if not callable(handler):
                 raise TypeError(f"tasks[{key!r}] is not callable")
-        self._direct: dict[str, Handler | None] = {}
+        self._direct: dict[str, Route | None] = {}  # by resource: the route to its handler, if any
         # Whether each handler takes a context, looked at once per handler (by identity).
         self._context: dict[int, bool] = {id(h): accepts_context(h) for h in self._tasks.values()}
 
@@ -197,22 +196,27 @@ class Router:
                 return handler
         return None
 
-    def route(self, resource: str, payload: Any, state_name: str) -> Route:
+    def route(self, resource: str, payload: Any, state_name: str) -> tuple[Route, Any]:
+        """The route of a Task's call, and the argument its handler gets."""
+        try:
+            direct = self._direct[resource]
+        except KeyError:
+            direct = self._direct[resource] = self._find_direct(resource)
+        if direct is not None:
+            return direct, payload
         if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
             return self._lambda_invoke(resource, payload)
-        try:
-            handler = self._direct[resource]
-        except KeyError:
-            handler = self._direct[resource] = self._find_direct(resource)
-        if handler is not None:
-            return Route(handler, payload, wants_context=self._context[id(handler)])
-        return self._missing(resource, state_name)
+        return self._missing(resource, state_name), None
 
-    def _find_direct(self, resource: str) -> Handler | None:
+    def _find_direct(self, resource: str) -> Route | None:
+        if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
+            return None  # the handler depends on the call's FunctionName
         handler = self._tasks.get(resource)
         if handler is None:
             handler = self._lookup(_function_keys(resource))
-        return handler
+        if handler is None:
+            return None
+        return Route(handler, wants_context=self._context[id(handler)])
 
     @staticmethod
     def _missing(resource: str, state_name: str) -> Route:
@@ -234,7 +238,7 @@ class Router:
             ),
         )
 
-    def _lambda_invoke(self, resource: str, parameters: Any) -> Route:
+    def _lambda_invoke(self, resource: str, parameters: Any) -> tuple[Route, Any]:
         function_name = parameters.get("FunctionName") if isinstance(parameters, dict) else None
         if not isinstance(function_name, str):
             return Route(
@@ -242,7 +246,7 @@ class Router:
                 error="States.Runtime",
                 cause=f"The {resource} parameters must have a string FunctionName, got: "
                 + json.dumps(parameters, ensure_ascii=False, default=repr),
-            )
+            ), None
         ref = FunctionRef.parse(function_name)
         handler = self._lookup(ref.keys() if ref is not None else [function_name])
         if handler is None:
@@ -254,10 +258,10 @@ class Router:
                     f"Function not found: {arn} (Service: Lambda, Status Code: 404, "
                     f"Request ID: {_request_id()})"
                 ),
-            )
+            ), None
         argument = parameters.get("Payload", parameters)
         shape = lambda_invoke_result if resource == LAMBDA_INVOKE else None
-        return Route(handler, argument, shape, wants_context=self._context[id(handler)])
+        return Route(handler, shape, wants_context=self._context[id(handler)]), argument
 
 
 _FRAMES_JSON: dict[tuple[Any, int], str] = {}
