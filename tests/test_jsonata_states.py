@@ -152,6 +152,32 @@ def test_map_items_item_selector_and_context() -> None:
     }
 
 
+def test_distributed_map_item_batcher_with_expressions() -> None:
+    result = run(
+        {
+            "M": {
+                "Type": "Map",
+                "Items": "{% $states.input.list %}",
+                "ItemBatcher": {
+                    "MaxItemsPerBatch": "{% $states.input.size %}",
+                    "BatchInput": {"tag": "{% $states.input.tag %}"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "X",
+                    "States": {
+                        "X": {"Type": "Pass", "Output": "{% $count($states.input.Items) %}", "End": True}
+                    },
+                },
+                "End": True,
+            }
+        },
+        {"list": [1, 2, 3, 4, 5], "size": 2, "tag": "t"},
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == [2, 2, 1]
+
+
 def test_map_items_must_be_an_array() -> None:
     result = run(
         {

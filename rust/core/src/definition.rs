@@ -143,6 +143,18 @@ pub enum StrSource {
     Jsonata(Box<JTemplate>),
 }
 
+/// A Distributed Map's `ItemBatcher`: its child executions each take a batch of items,
+/// `{"BatchInput": ..., "Items": [...]}`, rather than one item.
+#[derive(Debug)]
+pub struct Batcher {
+    pub max_items: Option<NumSource>,
+    pub max_bytes: Option<NumSource>,
+    /// `BatchInput`, made from the state's input: a payload template (JSONPath) or a JSONata
+    /// template.
+    pub input: Option<Template>,
+    pub jinput: Option<JTemplate>,
+}
+
 #[derive(Debug)]
 pub enum WaitFor {
     Seconds(u64),
@@ -189,6 +201,7 @@ pub enum Kind {
         max_concurrency: Option<NumSource>,
         tolerated_percentage: Option<NumSource>,
         tolerated_count: Option<NumSource>,
+        batcher: Option<Box<Batcher>>,
     },
 }
 
@@ -1402,7 +1415,7 @@ impl Checker {
     }
 
     fn map(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<Kind> {
-        for key in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+        for key in ["ItemReader", "ResultWriter"] {
             if obj.contains_key(key) {
                 self.error(
                     format!("The field '{key}' (Distributed Map) is not supported by this version of expressway"),
@@ -1430,9 +1443,11 @@ impl Checker {
             self.wrong_type("Object", proc_obj, &here);
             return None;
         };
-        // DISTRIBUTED mode without a reader, batcher or writer runs exactly like INLINE (the
-        // item source is the input), so both are accepted; the fields it would need are refused above.
-        if let Some(Value::String(mode)) = pm.get("ProcessorConfig").and_then(|c| c.get("Mode")) {
+        // DISTRIBUTED mode without a reader or writer runs like INLINE (the item source is the
+        // input; its child executions are the iterations), so both are accepted; the fields
+        // such a Map would need to reach outside are refused above.
+        let mode = pm.get("ProcessorConfig").and_then(|c| c.get("Mode"));
+        if let Some(Value::String(mode)) = mode {
             if mode != "INLINE" && mode != "DISTRIBUTED" {
                 self.error(
                     format!("Value '{mode}' is not one of [INLINE, DISTRIBUTED]"),
@@ -1440,6 +1455,8 @@ impl Checker {
                 );
             }
         }
+        let distributed = mode.and_then(Value::as_str) == Some("DISTRIBUTED");
+        let batcher = self.batcher(obj, loc, distributed).map(Box::new);
         let processor = self.machine(pm, &here, false);
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
             self.error(
@@ -1483,6 +1500,47 @@ impl Checker {
             max_concurrency,
             tolerated_percentage,
             tolerated_count,
+            batcher,
+        })
+    }
+
+    /// A Map's `ItemBatcher`, which only a DISTRIBUTED one may have.
+    fn batcher(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        distributed: bool,
+    ) -> Option<Batcher> {
+        let value = obj.get("ItemBatcher")?;
+        let here = format!("{loc}/ItemBatcher");
+        if !distributed {
+            self.error(
+                "The field 'ItemBatcher' is only supported for a Map in DISTRIBUTED mode",
+                &here,
+            );
+            return None;
+        }
+        let Value::Object(fields) = value else {
+            self.wrong_type("Object", value, &here);
+            return None;
+        };
+        let mut known = vec!["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"];
+        if !self.jsonata {
+            known.extend(["MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"]);
+        }
+        for key in fields.keys().filter(|k| !known.contains(&k.as_str())) {
+            self.error(format!("Field '{key}' is not supported"), &here);
+        }
+        let (input, jinput) = if self.jsonata {
+            (None, self.jtemplate(fields, "BatchInput", &here))
+        } else {
+            (self.template(fields, "BatchInput", &here), None)
+        };
+        Some(Batcher {
+            max_items: self.num_source(fields, "MaxItemsPerBatch", &here),
+            max_bytes: self.num_source(fields, "MaxInputBytesPerBatch", &here),
+            input,
+            jinput,
         })
     }
 
@@ -1976,6 +2034,44 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("The value for the field 'InputPath' must be a valid JSONPath at /States/C/InputPath"), "{e}");
+    }
+
+    #[test]
+    fn item_batcher_belongs_to_a_distributed_map() {
+        let map = |mode: &str, batcher: &str| {
+            format!(
+                r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", "End": true, "ItemBatcher": {batcher},
+                    "ItemProcessor": {{"ProcessorConfig": {{"Mode": "{mode}"}}, "StartAt": "P",
+                        "States": {{"P": {{"Type": "Pass", "End": true}}}}}}}}}}}}"#
+            )
+        };
+        assert!(compile(
+            &map("DISTRIBUTED", r#"{"MaxItemsPerBatch": 2}"#),
+            MachineType::Standard
+        )
+        .is_ok());
+        let e = err(&map("INLINE", r#"{"MaxItemsPerBatch": 2}"#));
+        assert!(
+            e.contains("The field 'ItemBatcher' is only supported for a Map in DISTRIBUTED mode at /States/M/ItemBatcher"),
+            "{e}"
+        );
+        let e = err(&map("DISTRIBUTED", r#"{"MaxItems": 2, "BatchInput": 3}"#));
+        assert!(
+            e.contains("Field 'MaxItems' is not supported at /States/M/ItemBatcher"),
+            "{e}"
+        );
+        assert!(e.contains("at /States/M/ItemBatcher/BatchInput"), "{e}");
+        let e = err(&map(
+            "DISTRIBUTED",
+            r#"{"MaxItemsPerBatch": 2, "MaxItemsPerBatchPath": "$.n"}"#,
+        ));
+        assert!(
+            e.contains("Only one of 'MaxItemsPerBatch' and 'MaxItemsPerBatchPath' may be given"),
+            "{e}"
+        );
+        let reader =
+            map("DISTRIBUTED", "{}").replace(r#""ItemBatcher": {}"#, r#""ItemReader": {}"#);
+        assert!(err(&reader).contains("The field 'ItemReader' (Distributed Map) is not supported"));
     }
 
     #[test]

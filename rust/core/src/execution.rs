@@ -18,7 +18,10 @@ use crate::payload::{merge_result, query_field, select, Vars};
 use crate::query::{self, JEnv, JTemplate};
 use crate::rng::Rng;
 use crate::timestamp;
-use crate::value::{bound_of, check_payload, exact_bound, to_text, Bound, Map, Oversize, Value};
+use crate::value::{
+    bound_of, check_payload, exact_bound, serialized_len, to_text, Bound, Map, Oversize, Value,
+    MAX_PAYLOAD_BYTES,
+};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
 
@@ -286,9 +289,15 @@ fn number(
             };
             match n {
                 Some(n) => Ok(Some(n)),
+                // A whole negative number is an integer, but not one these fields may have.
+                None if v.as_i64().is_some_and(|n| n < 0) => Err(Failure::runtime(format!(
+                    "{} cannot be negative.",
+                    field.strip_suffix("Path").unwrap_or(field)
+                ))),
                 None => Err(Failure::runtime(format!(
                     "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-                    to_text(&v),
+                    // A string is shown as it is; anything else as JSON.
+                    v.as_str().map_or_else(|| to_text(&v), str::to_string),
                     p.text()
                 ))),
             }
@@ -302,6 +311,61 @@ fn number(
             }
         }
     }
+}
+
+/// A Distributed Map's items grouped for its child executions (ItemBatcher): in order, each
+/// batch `{"BatchInput": ..., "Items": [...]}` with at most `max_items` items and at most
+/// `max_bytes` bytes of JSON, never more than a payload (256 KiB); 0 or no value is no limit of
+/// its own. An item too large for a batch by itself fails the state.
+fn batches(
+    items: Vec<Option<Value>>,
+    max_items: Option<u64>,
+    max_bytes: Option<u64>,
+    batch_input: Option<Value>,
+) -> Result<Vec<Option<Value>>, Failure> {
+    let max_items = match max_items {
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    };
+    let max_bytes = match max_bytes {
+        Some(n) if n > 0 => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(MAX_PAYLOAD_BYTES),
+        _ => MAX_PAYLOAD_BYTES,
+    };
+    // {"BatchInput":<input>,"Items":[]} before any item; then each item and its comma.
+    let empty = r#"{"Items":[]}"#.len()
+        + batch_input
+            .as_ref()
+            .map_or(0, |v| r#""BatchInput":,"#.len() + serialized_len(v));
+    let make = |items: Vec<Value>| {
+        let mut m = Map::new();
+        if let Some(v) = &batch_input {
+            m.insert("BatchInput".into(), v.clone());
+        }
+        m.insert("Items".into(), Value::Array(items));
+        Some(Value::Object(m))
+    };
+    let mut out = Vec::new();
+    let (mut batch, mut bytes) = (Vec::new(), empty);
+    for item in items.into_iter().flatten() {
+        let size = serialized_len(&item);
+        if empty + size > max_bytes {
+            return Err(Failure::runtime(format!(
+                "An item of {size} bytes does not fit in a batch of at most {max_bytes} bytes (ItemBatcher)"
+            )));
+        }
+        if !batch.is_empty() && (batch.len() >= max_items || bytes + 1 + size > max_bytes) {
+            out.push(make(std::mem::take(&mut batch)));
+            bytes = empty;
+        }
+        bytes += size + usize::from(!batch.is_empty()); // and the comma before it
+        batch.push(item);
+    }
+    if !batch.is_empty() {
+        out.push(make(batch));
+    }
+    Ok(out)
 }
 
 fn error_output(f: &Failure) -> Value {
@@ -1026,6 +1090,7 @@ impl Execution {
                 max_concurrency,
                 tolerated_percentage,
                 tolerated_count,
+                batcher,
                 ..
             } => {
                 let items = match items_path {
@@ -1081,6 +1146,29 @@ impl Execution {
                         }
                         None => item,
                     }));
+                }
+                if let Some(b) = batcher {
+                    let max_items = number(
+                        &b.max_items,
+                        effective,
+                        vars,
+                        "MaxItemsPerBatchPath",
+                        None,
+                        &mut self.rng,
+                    )?;
+                    let max_bytes = number(
+                        &b.max_bytes,
+                        effective,
+                        vars,
+                        "MaxInputBytesPerBatchPath",
+                        None,
+                        &mut self.rng,
+                    )?;
+                    let batch_input = match &b.input {
+                        Some(t) => Some(t.eval(effective, context, vars, &mut self.rng)?),
+                        None => None,
+                    };
+                    inputs = batches(inputs, max_items, max_bytes, batch_input)?;
                 }
                 self.start_map(
                     fid,
@@ -1204,6 +1292,7 @@ impl Execution {
                 max_concurrency,
                 tolerated_percentage,
                 tolerated_count,
+                batcher,
                 ..
             } => {
                 let list = match items {
@@ -1262,6 +1351,24 @@ impl Execution {
                         }
                         None => item,
                     }));
+                }
+                if let Some(b) = batcher {
+                    let rng = &mut self.rng;
+                    let max_items =
+                        number(&b.max_items, raw, vars, "MaxItemsPerBatch", Some(&env), rng)?;
+                    let max_bytes = number(
+                        &b.max_bytes,
+                        raw,
+                        vars,
+                        "MaxInputBytesPerBatch",
+                        Some(&env),
+                        rng,
+                    )?;
+                    let batch_input = match &b.jinput {
+                        Some(t) => Some(t.eval(&env, rng)?),
+                        None => None,
+                    };
+                    inputs = batches(inputs, max_items, max_bytes, batch_input)?;
                 }
                 self.start_map(
                     fid,
@@ -2474,6 +2581,58 @@ mod tests {
         over.run(0);
         assert_eq!(over.error(), Some("States.ExceedToleratedFailureThreshold"));
     }
+    #[test]
+    fn a_distributed_map_batches_its_items() {
+        let run = |batcher: Value, input: Value| {
+            let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+                "ItemsPath": "$.items", "ItemBatcher": batcher, "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+            let mut ex = start(def, input);
+            ex.run(0);
+            ex
+        };
+        // By count (from a path), with BatchInput made from the state's input; the items are
+        // what ItemSelector made of them.
+        let ex = run(
+            json!({"MaxItemsPerBatchPath": "$.n", "BatchInput": {"tag.$": "$.tag"}}),
+            json!({"n": 2, "tag": "t", "items": [1, 2, 3]}),
+        );
+        assert_eq!(
+            ex.output(),
+            Some(&json!([
+                {"BatchInput": {"tag": "t"}, "Items": [{"v": 1}, {"v": 2}]},
+                {"BatchInput": {"tag": "t"}, "Items": [{"v": 3}]}
+            ]))
+        );
+        // By size: {"Items":[{"v":1},{"v":2}]} is 27 bytes; a third item would make it 35.
+        let ex = run(
+            json!({"MaxInputBytesPerBatch": 30}),
+            json!({"items": [1, 2, 3, 4, 5]}),
+        );
+        assert_eq!(
+            ex.output(),
+            Some(&json!([
+                {"Items": [{"v": 1}, {"v": 2}]},
+                {"Items": [{"v": 3}, {"v": 4}]},
+                {"Items": [{"v": 5}]}
+            ]))
+        );
+        // Neither limit: one batch (up to the payload limit).
+        let ex = run(json!({}), json!({"items": [1, 2, 3]}));
+        assert_eq!(
+            ex.output(),
+            Some(&json!([{"Items": [{"v": 1}, {"v": 2}, {"v": 3}]}]))
+        );
+        // An item that cannot fit in a batch by itself fails the state.
+        let ex = run(json!({"MaxInputBytesPerBatch": 12}), json!({"items": [1]}));
+        assert_eq!(ex.error(), Some("States.Runtime"));
+        assert!(ex
+            .cause()
+            .unwrap_or_default()
+            .contains("does not fit in a batch of at most 12 bytes"));
+    }
+
     // -----------------------------------------------------------------------------------------
     // History
 
