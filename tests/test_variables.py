@@ -209,6 +209,31 @@ def test_variable_size_limit() -> None:
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
 
 
+def _chain(assigns: list[dict[str, str]]) -> dict[str, Any]:
+    """Pass states in a row, the i-th assigning assigns[i]."""
+    names = [f"S{i}" for i in range(len(assigns))]
+    states: dict[str, Any] = {}
+    for i, (name, assign) in enumerate(zip(names, assigns, strict=True)):
+        state: dict[str, Any] = {"Type": "Pass", "Assign": assign}
+        if i + 1 < len(names):
+            state["Next"] = names[i + 1]
+        else:
+            state["End"] = True
+        states[name] = state
+    return {"StartAt": names[0], "States": states}
+
+
+def test_the_variables_of_an_execution_are_limited_to_10_mib() -> None:
+    big = {"big": "x" * 250_000}  # each variable 250,002 bytes: 42 of them pass 10 MiB (10,485,760)
+    over = run(_chain([{f"v{i}.$": "$.big"} for i in range(45)]), big)
+    assert (over.status, over.error) == ("FAILED", "States.Runtime")
+    assert "'S41'" in (over.cause or "")
+    assert "The variables of the execution have a total size exceeding" in (over.cause or "")
+    # Assigning the same names again replaces them: the total stays where it was.
+    again = run(_chain([{f"v{i % 20}.$": "$.big"} for i in range(60)]), big)
+    assert again.status == "SUCCEEDED", again.cause
+
+
 @pytest.mark.parametrize("name", ["states", "1abc", "has-dash", "x" * 81])
 def test_invalid_variable_names_are_rejected(name: str) -> None:
     with pytest.raises(expressway.InvalidDefinition):

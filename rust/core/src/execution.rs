@@ -146,6 +146,9 @@ struct Frame {
     /// The workflow variables the frame sees: its own, over a snapshot of its parent's. None
     /// when the program assigns none.
     vars: Option<Arc<Vars>>,
+    /// Their size as JSON, kept up to date so that an Assign checks the 10 MiB limit by
+    /// measuring only what it assigns and what that replaces.
+    vars_bytes: usize,
 }
 
 fn vars_ref(vars: &Option<Arc<Vars>>) -> &Vars {
@@ -208,7 +211,8 @@ pub struct Execution {
     /// The recorded history events: None unless [`Execution::record_history`] asked for them.
     history: Option<Box<History>>,
     /// The assignments of the state being left, made once its output is settled.
-    pending: Option<Vars>,
+    /// What the running state assigns, and the size of the frame's variables once it has.
+    pending: Option<(Vars, usize)>,
 }
 
 /// What a recorded event follows (its previousEventId).
@@ -413,7 +417,7 @@ impl Execution {
         };
         let start = ex.program.machines[0].start;
         let vars = ex.program.uses_variables.then(|| Arc::new(Vars::new()));
-        ex.spawn(0, start, input, None, vars);
+        ex.spawn(0, start, input, None, vars, 0);
         ex
     }
 
@@ -558,9 +562,11 @@ impl Execution {
         input: Value,
         parent: Option<(usize, usize)>,
         vars: Option<Arc<Vars>>,
+        vars_bytes: usize,
     ) -> usize {
         let frame = Frame {
             vars,
+            vars_bytes,
             machine,
             state,
             bound: bound_of(&input),
@@ -711,8 +717,7 @@ impl Execution {
             };
             // What the state assigned, as its StateExited event reports it (history only).
             let mut assigned_texts: Option<Vec<(String, String)>> = None;
-            if self.pending.is_some() {
-                let assigned = self.pending.take().unwrap_or_default();
+            if let Some((assigned, vars_bytes)) = self.pending.take() {
                 if matches!(step, Step::Goto(..) | Step::End(_)) {
                     if self.history.is_some() {
                         assigned_texts = Some(
@@ -722,10 +727,13 @@ impl Execution {
                                 .collect(),
                         );
                     }
-                    if let Some(vars) = self.frame(fid).and_then(|f| f.vars.as_mut()) {
-                        let vars = Arc::make_mut(vars);
-                        for (k, v) in assigned {
-                            vars.insert(k, v);
+                    if let Some(frame) = self.frame(fid) {
+                        if let Some(vars) = frame.vars.as_mut() {
+                            let vars = Arc::make_mut(vars);
+                            for (k, v) in assigned {
+                                vars.insert(k, v);
+                            }
+                            frame.vars_bytes = vars_bytes;
                         }
                     }
                 }
@@ -923,20 +931,20 @@ impl Execution {
                 "The assigned variables have a total size exceeding the maximum number of bytes service limit.",
             ));
         }
-        let current = self.vars_of(fid);
-        let total: usize = vars_ref(&current)
-            .iter()
-            .filter(|(k, _)| !assigned.contains_key(*k))
-            .map(|(_, v)| crate::value::serialized_len(v))
-            .sum::<usize>()
-            + block;
+        let replaced: usize = assigned
+            .keys()
+            .filter_map(|name| vars.get(name))
+            .map(crate::value::serialized_len)
+            .sum();
+        let before = self.frames[fid].as_ref().map_or(0, |f| f.vars_bytes);
+        let total = before.saturating_sub(replaced) + block;
         if total > MAX_VARIABLES_BYTES {
             return Err(Failure::in_state(
                 errors::RUNTIME,
                 "The variables of the execution have a total size exceeding the maximum number of bytes service limit.",
             ));
         }
-        self.pending = Some(assigned);
+        self.pending = Some((assigned, total));
         Ok(())
     }
 
@@ -1904,7 +1912,8 @@ impl Execution {
             };
             let start = self.program.machines[machine].start;
             let vars = self.vars_of(fid);
-            let child = self.spawn(machine, start, input, Some((fid, slot)), vars);
+            let vars_bytes = self.frames[fid].as_ref().map_or(0, |f| f.vars_bytes);
+            let child = self.spawn(machine, start, input, Some((fid, slot)), vars, vars_bytes);
             ch.frames[slot] = Some(child);
             if self.history.is_some() {
                 self.record_launch(fid, child, slot, iteration);
