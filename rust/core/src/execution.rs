@@ -19,8 +19,7 @@ use crate::query::{self, JEnv, JTemplate};
 use crate::rng::Rng;
 use crate::timestamp;
 use crate::value::{
-    bound_of, check_payload, exact_bound, serialized_len, to_text, Bound, Map, Oversize, Value,
-    MAX_PAYLOAD_BYTES,
+    bound_of, exact_bound, serialized_len, to_text, Bound, Map, Oversize, Value, MAX_PAYLOAD_BYTES,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
@@ -800,10 +799,16 @@ impl Execution {
                     self.record_task_done(fid, ev, state, &outcome);
                 }
                 match outcome {
-                    Ok(result) if check_payload(&result).is_err() => {
-                        Err(data_limit_exceeded(state))
+                    Ok(result) => {
+                        // The result's bound, measured once: for its own limit check here and,
+                        // unless a ResultSelector replaces it, for the state output's bound.
+                        let bound = bound_of(&result);
+                        if !bound.within_limits() && exact_bound(&result).is_err() {
+                            Err(data_limit_exceeded(state))
+                        } else {
+                            self.finish_bounded(fid, state, result, Some(bound))
+                        }
                     }
-                    Ok(result) => self.finish_state(fid, state, result),
                     Err(f) => Err(f),
                 }
             }
@@ -1547,15 +1552,26 @@ impl Execution {
     /// ResultSelector, ResultPath and OutputPath (JSONata: Assign and Output), then the
     /// transition.
     fn finish_state(&mut self, fid: usize, state: &State, result: Value) -> Result<Step, Failure> {
+        self.finish_bounded(fid, state, result, None)
+    }
+
+    /// `finish_state`, given the result's bound when it is known already.
+    fn finish_bounded(
+        &mut self,
+        fid: usize,
+        state: &State,
+        result: Value,
+        known_bound: Option<Bound>,
+    ) -> Result<Step, Failure> {
         if state.jsonata {
             return self.finish_jsonata(fid, state, result);
         }
         let context = self.context_for(fid, state, None);
         let vars_arc = self.vars_of(fid);
         let vars = vars_ref(&vars_arc);
-        let result = match &state.result_selector {
-            Some(t) => t.eval(&result, &context, vars, &mut self.rng)?,
-            None => result,
+        let (result, known_bound) = match &state.result_selector {
+            Some(t) => (t.eval(&result, &context, vars, &mut self.rng)?, None),
+            None => (result, known_bound),
         };
         if let Some(a) = &state.assign {
             self.assign(fid, a, &result, &context, vars, None)?;
@@ -1572,7 +1588,7 @@ impl Execution {
         let result_bound = if passed_through {
             in_bound
         } else {
-            bound_of(&result)
+            known_bound.unwrap_or_else(|| bound_of(&result))
         };
         let merged = merge_result(&state.result_path, raw, result)?;
         let out = select(&state.output_path, merged, &context, vars)?;
