@@ -78,7 +78,7 @@ def _seed_ids() -> None:
 
 def _after_fork_in_child() -> None:
     _seed_ids()  # a forked child must not repeat its parent's ids
-    _core.after_fork_in_child()  # nor count on its JSONata time-limit thread, which did not come along
+    _core.after_fork_in_child()  # nor touch the JSONata time-limit thread, which did not come along
 
 
 _seed_ids()

@@ -28,9 +28,10 @@ static DEADLINES: Mutex<Deadlines> = Mutex::new(Deadlines {
     entries: Vec::new(),
     next_id: 0,
 });
-/// The watching thread, once started (None again in a forked child, which has no such thread).
+/// The watching thread, once started.
 static WATCHER: Mutex<Option<Thread>> = Mutex::new(None);
 static STARTED: AtomicBool = AtomicBool::new(false);
+static FORKED: AtomicBool = AtomicBool::new(false);
 static PARKED: AtomicBool = AtomicBool::new(false);
 
 /// A list whose holder panicked is still a valid list.
@@ -89,13 +90,12 @@ fn ensure_watcher() -> bool {
     true
 }
 
-/// Forget the watcher: to be called in the child after a fork, where the parent's thread does
-/// not exist (the next `arm` starts one), and the parent's deadlines are not the child's.
+/// To be called in the child after a fork. The parent's watcher thread does not exist there,
+/// and a lock it held at the moment of the fork would stay locked for good; so the child never
+/// touches the watchdog again (not even to lock it) and its evaluations bound their time with
+/// the evaluator's own clock instead.
 pub fn after_fork_in_child() {
-    *relock(&WATCHER) = None;
-    STARTED.store(false, Ordering::SeqCst);
-    relock(&DEADLINES).entries.clear();
-    PARKED.store(false, Ordering::SeqCst);
+    FORKED.store(true, Ordering::SeqCst);
 }
 
 /// Keeps a deadline armed; dropping it disarms it.
@@ -117,8 +117,12 @@ impl Drop for Armed {
 }
 
 /// A token cancelled once `timeout` has passed, unless the returned guard is dropped first;
-/// `None` when no watching thread can be started (the caller then bounds the time itself).
+/// `None` when no watching thread can be started, or in a forked child (the caller then bounds
+/// the time itself).
 pub fn arm(timeout: Duration) -> Option<(CancelToken, Armed)> {
+    if FORKED.load(Ordering::Relaxed) {
+        return None;
+    }
     let deadline = Instant::now().checked_add(timeout)?;
     let token = CancelToken::new();
     let id = {
