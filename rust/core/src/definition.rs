@@ -1490,7 +1490,12 @@ impl Checker {
                 );
             }
         }
-        let tolerated_count = self.num_source(obj, "ToleratedFailureCount", loc);
+        let mut tolerated_count = self.num_source(obj, "ToleratedFailureCount", loc);
+        if distributed && tolerated_count.is_none() && tolerated_percentage.is_none() {
+            // A Map Run tolerates no failed child execution unless told otherwise: one failure
+            // fails it with States.ExceedToleratedFailureThreshold, not with the child's error.
+            tolerated_count = Some(NumSource::Literal(0));
+        }
         Some(Kind::Map {
             processor,
             items_path,

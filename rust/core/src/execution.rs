@@ -2607,6 +2607,24 @@ mod tests {
         assert_eq!(over.error(), Some("States.ExceedToleratedFailureThreshold"));
     }
     #[test]
+    fn a_distributed_map_tolerates_no_failure_by_default() {
+        let def = |mode: &str| {
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+                "ItemProcessor": {"ProcessorConfig": {"Mode": mode}, "StartAt": "F",
+                    "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "child"}}}}}})
+        };
+        let mut inline = start(def("INLINE"), json!([1]));
+        inline.run(0);
+        assert_eq!(inline.error(), Some("Boom"));
+        let mut distributed = start(def("DISTRIBUTED"), json!([1]));
+        distributed.run(0);
+        assert_eq!(
+            distributed.error(),
+            Some("States.ExceedToleratedFailureThreshold")
+        );
+    }
+
+    #[test]
     fn a_distributed_map_batches_its_items() {
         let run = |batcher: Value, input: Value| {
             let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
