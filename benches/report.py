@@ -2,8 +2,9 @@
 
     python benches/report.py .benchmarks/report.json
 
-Workload rows: executions/s and transitions/s for expressway (serial and 16 at once) and moto, and
-the ratio expressway/moto (serial). Then the service under wrk (StartSyncExecution requests/s served
+Workload rows: executions/s and transitions/s for expressway (serial and 16 at once, and the Rust core
+alone) and moto, and the ratio expressway/moto (serial). Then JSONata (evaluations/s and the ratios to
+jsonata-python and jsonatapy), the service under wrk (StartSyncExecution requests/s served
 and by a bare aiohttp handler, their ratio, p50/p99 latency, and N workers over 1). Then the sustained
 load (rate, throughput, execution durations against the Express limit, RSS), cold start, memory and any
 other benchmark by its mean.
@@ -37,6 +38,22 @@ def _table(lines: list[tuple]) -> None:
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def _jsonata_table(infos: list[dict]) -> None:
+    """bench_jsonata.py: expressway's evaluations/s per expression and how many times the baselines' rate."""
+    lines: list[tuple] = [("jsonata expression", "evals/s", "x jsonata-python", "x jsonatapy")]
+    for info in infos:
+        lines.append(
+            (
+                info["expression"],
+                _fmt(info["evaluations_per_second"]),
+                _fmt(info.get("x_jsonata_python"), 2),
+                _fmt(info.get("x_jsonatapy"), 2),
+            )
+        )
+    print()
+    _table(lines)
 
 
 def _service_table(benches: list[dict]) -> None:
@@ -116,9 +133,14 @@ def main(path: str) -> None:
     others = []
     service = []
     sustained = []
+    jsonata = []
     for bench in report["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "sustained" in info and "target_rate_per_s" in info:
+        if info.get("library") == "expressway" and "expression" in info:
+            jsonata.append(info)
+        elif info.get("library") and "expression" in info:
+            continue  # a JSONata baseline: its figures are in expressway's ratios
+        elif "sustained" in info and "target_rate_per_s" in info:
             sustained.append(bench)
         elif "service" in info and "served_requests_per_s" in info:
             service.append(bench)
@@ -127,11 +149,12 @@ def main(path: str) -> None:
         else:
             others.append(bench)
 
-    header = ("workload", "exec/s", "transitions/s", "exec/s x16", "moto exec/s", "vs moto")
-    lines = [header]
+    header = ("workload", "exec/s", "transitions/s", "exec/s x16", "core exec/s", "moto exec/s", "vs moto")
+    lines: list[tuple] = [header]
     for workload in sorted(rows):
         by = rows[workload]
         serial, conc = by.get("expressway:serial"), by.get("expressway:concurrent16")
+        core = by.get("expressway-core:core-only")
         moto = by.get("moto:serial")
         rate = _rate(serial) if serial else None
         trans = serial["extra_info"]["transitions_per_execution"] if serial else None
@@ -144,12 +167,15 @@ def main(path: str) -> None:
                 _fmt(rate),
                 _fmt(rate * trans if rate and trans else None),
                 _fmt(_rate(conc) if conc else None),
+                _fmt(_rate(core) if core else None),
                 _fmt(moto_rate, 1) + moto_note,
                 (_fmt(ratio) + "x") if ratio else "-",
             )
         )
     if rows:
         _table(lines)
+    if jsonata:
+        _jsonata_table(jsonata)
     if service:
         _service_table(service)
     for bench in sustained:
