@@ -114,6 +114,26 @@ def test_exception_fails_the_task_like_the_lambda_python_runtime(is_async: bool)
     assert not any("expressway" in frame and "_driver" in frame for frame in cause["stackTrace"])
 
 
+def test_stack_traces_name_the_file_each_handler_is_in(tmp_path: Any) -> None:
+    # Two handlers alike to the letter in two files: their code objects compare equal, their traces
+    # must still each name their own file.
+    import importlib.util
+
+    handlers = []
+    for name in ("first", "second"):
+        path = tmp_path / f"{name}.py"
+        path.write_text("def handler(event):\n    raise ValueError('boom')\n", encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(f"stack_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        handlers.append((path, module.handler))
+    for path, handler in handlers:
+        result = run_task(lambda_arn("f"), {"f": handler}, {})
+        frames = json.loads(result.cause)["stackTrace"]
+        assert any(f'File "{path}", line 2, in handler' in frame for frame in frames), frames
+
+
 def test_catch_receives_error_and_cause() -> None:
     def handler(_event: Any) -> None:
         raise ValueError("bad value")

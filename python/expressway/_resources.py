@@ -264,18 +264,19 @@ class Router:
         return Route(handler, shape, wants_context=self._context[id(handler)]), argument
 
 
-_FRAMES_JSON: dict[tuple[Any, int], str] = {}
+_FRAMES_JSON: dict[tuple[str, int, str], str] = {}
 _FRAMES_JSON_MAX = 4096
 
 
 def _frame_json(code: Any, lineno: int) -> str:
     """One frame of a stack trace as the Lambda runtime writes it, with its source line, as a JSON
-    string. Kept per (code, line): handlers fail from the same few places over and over."""
-    key = (code, lineno)
+    string. Kept per (file, line, function), what the line is made of (not per code object: equal code
+    objects from two files compare equal): handlers fail from the same few places over and over."""
+    filename, name = code.co_filename, code.co_name
+    key = (filename, lineno, name)
     line = _FRAMES_JSON.get(key)
     if line is None:
-        filename = code.co_filename
-        line = f'  File "{filename}", line {lineno}, in {code.co_name}\n'
+        line = f'  File "{filename}", line {lineno}, in {name}\n'
         source = linecache.getline(filename, lineno).strip()
         if source:
             line = f"{line}    {source}\n"

@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 pub use crate::watchdog::after_fork_in_child;
@@ -49,6 +50,9 @@ pub struct Error {
     pub code: String,
     /// The message, without the code in front.
     pub message: String,
+    /// Whether the evaluation failed reading data it was given as Python objects (the binding's
+    /// lazy views): not an error of the expression, and the binding can convert the data whole.
+    data_conversion: bool,
 }
 
 impl Error {
@@ -56,7 +60,13 @@ impl Error {
         Error {
             code: code.to_string(),
             message: message.into(),
+            data_conversion: false,
         }
+    }
+
+    /// Whether the evaluation failed reading data given as Python objects (see `data_conversion`).
+    pub fn is_data_conversion(&self) -> bool {
+        self.data_conversion
     }
 
     /// Split `"T2001: The left side ..."` into code and message; `fallback` when there is no
@@ -174,8 +184,10 @@ pub struct Expression {
     aws: u8,
     /// Whether the expression mentions `$now` or `$millis` (which then read the given time).
     clock: bool,
-    /// Names this expression in each thread's cache of bytecode (see `with_bytecode`).
+    /// Names this expression in each thread's cache of bytecode (see `with_bytecode`), and tells
+    /// that cache, by whether it is still held, when the expression (and its clones) are gone.
     id: u64,
+    alive: Arc<()>,
 }
 
 /// What an evaluation gave, told apart the way Step Functions needs: a JSON value, nothing
@@ -205,6 +217,7 @@ impl Expression {
             aws,
             clock,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            alive: Arc::new(()),
         })
     }
 
@@ -329,7 +342,13 @@ impl Expression {
             options.timeout_ms = None;
             options.cancel = Some(token.clone());
         }
-        if bindings.vars.is_empty() && self.aws == 0 && !(self.clock && now_ms.is_some()) {
+        // (The bytecode machine has no depth limit of its own: an evaluation given one takes the
+        // tree-walker.)
+        if bindings.vars.is_empty()
+            && self.aws == 0
+            && !(self.clock && now_ms.is_some())
+            && limits.max_depth.is_none()
+        {
             // Nothing of ours to install: the evaluator's own dispatch, which runs the
             // expressions it can compile on its bytecode machine.
             let result =
@@ -349,21 +368,21 @@ impl Expression {
     /// Runs `f` on this expression as the evaluator's compiled form, made once per thread (it
     /// holds values that cannot cross threads, while an `Expression` is shared by all).
     fn with_bytecode<T>(&self, f: impl FnOnce(&jsonata_core::Expression) -> T) -> T {
+        type Compiled = (Weak<()>, Rc<jsonata_core::Expression>);
         thread_local! {
-            static COMPILED: RefCell<HashMap<u64, Rc<jsonata_core::Expression>>> =
-                RefCell::new(HashMap::new());
+            static COMPILED: RefCell<HashMap<u64, Compiled>> = RefCell::new(HashMap::new());
         }
-        const MAX_CACHED: usize = 4096;
         let compiled = COMPILED.with(|cache| {
             let mut cache = cache.borrow_mut();
-            if let Some(found) = cache.get(&self.id) {
+            if let Some((_, found)) = cache.get(&self.id) {
                 return found.clone();
             }
-            if cache.len() >= MAX_CACHED {
-                cache.clear(); // ids of dropped expressions linger until then
+            // Before the cache doubles, forget the expressions that no longer exist.
+            if cache.len() >= 64 && cache.len().is_power_of_two() {
+                cache.retain(|_, (alive, _)| alive.strong_count() > 0);
             }
             let made = Rc::new(jsonata_core::Expression::from_ast(self.ast.clone()));
-            cache.insert(self.id, made.clone());
+            cache.insert(self.id, (Arc::downgrade(&self.alive), made.clone()));
             made
         });
         f(&compiled)
@@ -377,10 +396,16 @@ fn timed_out(
     limits: Limits,
 ) -> Result<JValue, Error> {
     match (result, armed, limits.timeout_ms) {
-        (Err(_), Some((token, _)), Some(ms)) if token.is_cancelled() => Err(Error::new(
-            CODE_LIMIT,
-            format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
-        )),
+        // Only the cancellation itself (U1003) is the time limit: another error that happened
+        // to come at the deadline is reported as it is.
+        (Err(e), Some((token, _)), Some(ms))
+            if token.is_cancelled() && e.message().starts_with("U1003") =>
+        {
+            Err(Error::new(
+                CODE_LIMIT,
+                format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
+            ))
+        }
         (result, _, _) => result.map_err(|e| eval_error(&e)),
     }
 }
@@ -418,6 +443,10 @@ fn eval_error(e: &EvaluatorError) -> Error {
     // reference implementation and AWS report a runaway evaluation as U1001.
     if err.code == "D1011" || err.code == "D1012" {
         err.code = CODE_LIMIT.to_string();
+    }
+    #[cfg(feature = "python")]
+    if matches!(e, EvaluatorError::PyConversionError(_)) {
+        err.data_conversion = true;
     }
     err
 }

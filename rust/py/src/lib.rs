@@ -551,14 +551,6 @@ impl JsonataExpression {
             timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
             max_depth,
         };
-        // Python values go straight into the evaluator's representation and its result straight
-        // back (no serde_json tree in between); the evaluator's values are not Send, so the
-        // evaluation keeps the GIL.
-        let input = if has_data {
-            Some(core::jsonata::Prepared::from_jvalue(data_to_jvalue(data)?))
-        } else {
-            None
-        };
         let mut scope = core::jsonata::Bindings::new();
         if let Some(b) = bindings {
             for (k, v) in b.iter() {
@@ -568,16 +560,31 @@ impl JsonataExpression {
                 scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
             }
         }
-        let mut rng = core::rng::Rng::new(seed.unwrap_or_else(|| IDS.next_u64()));
-        let mut env = core::jsonata::Env {
-            rng: &mut rng,
-            limits,
+        let seed = seed.unwrap_or_else(|| IDS.next_u64());
+        // Python values go straight into the evaluator's representation and its result straight
+        // back (no serde_json tree in between); the evaluator's values are not Send, so the
+        // evaluation keeps the GIL. Dicts are read lazily (see data_to_jvalue); data the lazy
+        // reader cannot convert (a tuple inside, an int beyond 64 bits) is converted whole by
+        // our own reader and the evaluation made again, with the same seed: it is deterministic.
+        let evaluate = |input: Option<core::jsonata::JValue>| {
+            let input = input.map(core::jsonata::Prepared::from_jvalue);
+            let mut rng = core::rng::Rng::new(seed);
+            let mut env = core::jsonata::Env {
+                rng: &mut rng,
+                limits,
+            };
+            self.inner.evaluate_jvalue(input.as_ref(), &scope, &mut env)
         };
-        let result = self
-            .inner
-            .evaluate_jvalue(input.as_ref(), &scope, &mut env)
-            .map_err(jsonata_error)?;
-        Ok(jvalue_to_py(py, &result, 0)?.unwrap_or(undefined))
+        let result = if !has_data {
+            evaluate(None)
+        } else {
+            match data_to_jvalue(data).map(|lazy| evaluate(Some(lazy))) {
+                Ok(Err(e)) if e.is_data_conversion() => evaluate(Some(py_to_jvalue(data, 0)?)),
+                Ok(result) => result,
+                Err(_) => evaluate(Some(py_to_jvalue(data, 0)?)),
+            }
+        };
+        Ok(jvalue_to_py(py, &result.map_err(jsonata_error)?, 0)?.unwrap_or(undefined))
     }
 }
 
