@@ -93,7 +93,7 @@ def test_a_time_limit_stops_a_loop_with_no_function_calls() -> None:
 def test_time_limits_work_in_a_forked_child() -> None:
     import os
 
-    jsonata_evaluate("1", timeout_ms=1000)  # the parent's time-limit watcher is running
+    jsonata_evaluate("1", timeout_ms=1000)  # the parent has evaluated before it forks
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe

@@ -76,14 +76,9 @@ def _seed_ids() -> None:
     _core.seed_ids(int.from_bytes(os.urandom(8), "little"))
 
 
-def _after_fork_in_child() -> None:
-    _seed_ids()  # a forked child must not repeat its parent's ids
-    _core.after_fork_in_child()  # nor touch the JSONata time-limit thread, which did not come along
-
-
 _seed_ids()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_seed_ids)  # a forked child must not repeat its parent's ids
 
 
 def state_machine_arn(name: str) -> str:

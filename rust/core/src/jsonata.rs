@@ -21,19 +21,16 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
-pub use crate::watchdog::after_fork_in_child;
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{
-    error_code_prefix, CancelToken, Context, Evaluator, EvaluatorError, EvaluatorOptions,
+    error_code_prefix, Context, Evaluator, EvaluatorError, EvaluatorOptions,
 };
 use jsonata_core::parser::{self, ParserError};
 pub use jsonata_core::value::{JArray, JMap, JValue};
 use serde_json::{Map, Number, Value};
 
 use crate::rng::Rng;
-use crate::watchdog;
 
 /// The code of a runaway evaluation: too deep, or too long.
 pub const CODE_LIMIT: &str = "U1001";
@@ -328,20 +325,14 @@ impl Expression {
         for (name, value) in &bindings.vars {
             context.bind(name.clone(), value.clone());
         }
-        let mut options = EvaluatorOptions {
+        // The time limit is the evaluator's own: it reads the clock as it goes. (A watchdog
+        // thread cancelling a token would spare those reads, about a tenth of a short
+        // expression's time, but the core has no threads of its own: DESIGN.md.)
+        let options = EvaluatorOptions {
             timeout_ms: limits.timeout_ms,
             max_stack_depth: limits.max_depth,
             ..EvaluatorOptions::default()
         };
-        // The time limit as a token the watchdog cancels (see watchdog.rs), rather than the
-        // evaluator reading the clock at every node; the evaluator's own clock is the fallback.
-        let armed = limits
-            .timeout_ms
-            .and_then(|ms| watchdog::arm(Duration::from_millis(ms)));
-        if let Some((token, _)) = &armed {
-            options.timeout_ms = None;
-            options.cancel = Some(token.clone());
-        }
         // (The bytecode machine has no depth limit of its own: an evaluation given one takes the
         // tree-walker.)
         if bindings.vars.is_empty()
@@ -351,9 +342,9 @@ impl Expression {
         {
             // Nothing of ours to install: the evaluator's own dispatch, which runs the
             // expressions it can compile on its bytecode machine.
-            let result =
-                self.with_bytecode(|compiled| compiled.evaluate_with_options(data, options));
-            return timed_out(result, &armed, limits);
+            return self
+                .with_bytecode(|compiled| compiled.evaluate_with_options(data, options))
+                .map_err(|e| eval_error(&e));
         }
         let mut ev = Evaluator::with_options(context, options);
         if self.aws != 0 {
@@ -362,7 +353,7 @@ impl Expression {
         if let (true, Some(now)) = (self.clock, now_ms) {
             install_clock(&mut ev, now).map_err(|e| eval_error(&e))?;
         }
-        timed_out(ev.evaluate(&self.ast, data), &armed, limits)
+        ev.evaluate(&self.ast, data).map_err(|e| eval_error(&e))
     }
 
     /// Runs `f` on this expression as the evaluator's compiled form, made once per thread (it
@@ -386,27 +377,6 @@ impl Expression {
             made
         });
         f(&compiled)
-    }
-}
-
-/// The evaluation's result, with a cancellation by the watchdog reported as the time limit.
-fn timed_out(
-    result: Result<JValue, EvaluatorError>,
-    armed: &Option<(CancelToken, watchdog::Armed)>,
-    limits: Limits,
-) -> Result<JValue, Error> {
-    match (result, armed, limits.timeout_ms) {
-        // Only the cancellation itself (U1003) is the time limit: another error that happened
-        // to come at the deadline is reported as it is.
-        (Err(e), Some((token, _)), Some(ms))
-            if token.is_cancelled() && e.message().starts_with("U1003") =>
-        {
-            Err(Error::new(
-                CODE_LIMIT,
-                format!("Evaluation timeout after {ms} milliseconds. Check for infinite loop"),
-            ))
-        }
-        (result, _, _) => result.map_err(|e| eval_error(&e)),
     }
 }
 

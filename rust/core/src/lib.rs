@@ -21,7 +21,6 @@ pub mod query;
 pub mod rng;
 pub mod timestamp;
 pub mod value;
-mod watchdog;
 
 pub use definition::{compile, validate, MachineType, Program};
 pub use diagnostics::{DefinitionError, Diagnostic, Severity};

@@ -179,13 +179,6 @@ fn seed_ids(seed: u64) {
     IDS.reseed(seed);
 }
 
-/// In a forked child: the JSONata time limits' watcher thread did not come along (see
-/// core's watchdog); the next evaluation with a time limit starts one.
-#[pyfunction]
-fn after_fork_in_child() {
-    core::jsonata::after_fork_in_child();
-}
-
 /// A compiled state machine definition.
 #[pyclass(frozen, module = "expressway._core")]
 struct Program {
@@ -490,7 +483,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(new_uuid, m)?)?;
     m.add_function(wrap_pyfunction!(seed_ids, m)?)?;
-    m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
     m.add_class::<Program>()?;
     m.add_class::<Execution>()?;
     jsonata_module(m)?;
