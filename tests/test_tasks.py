@@ -176,6 +176,27 @@ def test_retry_calls_the_handler_again() -> None:
     assert calls == [{"x": 1}] * 3
 
 
+def test_every_failure_keeps_its_lambda_cause_where_it_can_be_seen() -> None:
+    # Failures a retrier takes are not reported anywhere (their cause is not even written), but the
+    # last one, and every one in a recorded history, carries the Lambda runtime's error document.
+    def always(_event: Any) -> Any:
+        raise OrderRejected("no")
+
+    retry = [{"ErrorEquals": ["OrderRejected"], "IntervalSeconds": 1, "MaxAttempts": 2}]
+    result = run_task(lambda_arn("f"), {"f": always}, {}, Retry=retry)
+    assert (result.status, result.error) == ("FAILED", "OrderRejected")
+    assert json.loads(result.cause)["errorMessage"] == "no"
+
+    machine = expressway.StateMachine(task_machine(lambda_arn("f"), Retry=retry))
+    driver = machine._prepare({}, None, {"f": always}, 0, None, 300, None, None, history=True)
+    driver.drive_sync()
+    events = json.loads(driver.core.history_json())
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
+    assert len(failed) == 3
+    for details in failed:
+        assert json.loads(details["cause"])["errorType"] == "OrderRejected"
+
+
 def test_result_that_is_not_json_fails_the_task() -> None:
     result = run_task(lambda_arn("f"), {"f": lambda _e: {1, 2}})
     assert result.status == "FAILED"

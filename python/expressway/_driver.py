@@ -24,6 +24,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from ._errors import TaskFailed
 from ._resources import LAMBDA_INVOKE_WAIT, Route, Router, exception_outcome, marshal_error_outcome
 from ._result import Result
 
@@ -297,6 +298,17 @@ class Driver:
             self._ex.fail(token, *marshal_error_outcome(exc))
         self._progress = True
 
+    def _fail_by(self, token: int, exc: BaseException) -> None:
+        """A handler's exception fails its task. Its Lambda-style cause (the error document, most of
+        what a failure costs) is written only if something will read it: not for a failure that a
+        retrier takes and no history records."""
+        if not isinstance(exc, TaskFailed):
+            error = type(exc).__name__
+            if self._ex.failure_goes_unseen(token, error):
+                self._fail(token, error, None)
+                return
+        self._fail(token, *exception_outcome(exc))
+
     def _fail(self, token: int, error: str, cause: str | None) -> None:
         self._ex.fail(token, error, cause)
         self._progress = True
@@ -347,7 +359,7 @@ class Driver:
             value = self._call(route, argument, token, state, resource, timeout_s, heartbeat_s)
         except Exception as exc:  # noqa: BLE001 - any handler error fails the task
             self._beats.pop(token, None)
-            self._fail(token, *exception_outcome(exc))
+            self._fail_by(token, exc)
             return
         if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
             self._beats.pop(token, None)
@@ -408,7 +420,7 @@ class Driver:
         if task.cancelled():
             self._fail(token, "States.TaskFailed", "The task handler was cancelled")
         elif (exc := task.exception()) is not None:
-            self._fail(token, *exception_outcome(exc))
+            self._fail_by(token, exc)
         else:
             self._complete(token, task.result(), shape)
         self._wake_up()
@@ -491,7 +503,7 @@ class Driver:
         except Exception as exc:  # noqa: BLE001 - the call failed: so does the task
             self._calling.pop(token, None)
             self._end_callback(token, task_token)
-            self._fail(token, *exception_outcome(exc))
+            self._fail_by(token, exc)
             return
         if inspect.isawaitable(value):
             job.task = asyncio.ensure_future(value)
@@ -515,7 +527,7 @@ class Driver:
             if exc is None:
                 self._fail(token, "States.TaskFailed", "The task handler was cancelled")
             else:
-                self._fail(token, *exception_outcome(exc))
+                self._fail_by(token, exc)
         else:
             self._submitted(token, task.result(), shape)
         self._wake_up()

@@ -371,6 +371,17 @@ fn batches(
     Ok(out)
 }
 
+/// The retrier of `state` that takes a failure named `error`, and how many attempts it has made
+/// (`counts`: per retrier, so far): the first whose ErrorEquals matches, if it has attempts left.
+fn retrier_for(state: &State, counts: &[u32], error: &str) -> Option<(usize, u32)> {
+    let idx = state
+        .retry
+        .iter()
+        .position(|r| error_matches(&r.error_equals, error))?;
+    let attempts = counts.get(idx).copied().unwrap_or(0);
+    (attempts < state.retry[idx].max_attempts).then_some((idx, attempts))
+}
+
 fn error_output(f: &Failure) -> Value {
     let mut m = Map::new();
     m.insert("Error".into(), f.error.clone().into());
@@ -482,6 +493,25 @@ impl Execution {
     pub fn fail(&mut self, token: u64, error: String, cause: Option<String>) {
         self.inbox
             .push((token, Outcome::Failure(Failure::plain(error, cause))));
+    }
+
+    /// Whether a failure named `error` of the task `token` would be retried with nothing recording
+    /// it: then its cause is never looked at, and a driver need not make one (for a handler's
+    /// exception, writing the Lambda-style error document is most of the failure's cost).
+    pub fn failure_goes_unseen(&self, token: u64, error: &str) -> bool {
+        if self.history.is_some() {
+            return false;
+        }
+        let Some(frame) = self
+            .tokens
+            .get(&token)
+            .and_then(|&fid| self.frames.get(fid))
+            .and_then(Option::as_ref)
+        else {
+            return false;
+        };
+        let state = &self.program.machines[frame.machine].states[frame.state];
+        retrier_for(state, &frame.retry_counts, error).is_some()
     }
 
     /// Reports that a `.waitForTaskToken` task's call went out (its response, for the history);
@@ -1792,41 +1822,32 @@ impl Execution {
             return Step::Block;
         };
         let state = &program.machines[m].states[s];
-        if let Some(idx) = state
-            .retry
-            .iter()
-            .position(|r| error_matches(&r.error_equals, &failure.error))
-        {
+        let counts = self.frames[fid]
+            .as_ref()
+            .map_or(&[][..], |f| &f.retry_counts[..]);
+        if let Some((idx, attempts)) = retrier_for(state, counts, &failure.error) {
             let r = &state.retry[idx];
-            let attempts = self
-                .frame(fid)
-                .map(|f| {
-                    if f.retry_counts.len() < state.retry.len() {
-                        f.retry_counts.resize(state.retry.len(), 0);
-                    }
-                    f.retry_counts[idx]
-                })
-                .unwrap_or(0);
-            if attempts < r.max_attempts {
-                let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts as i32);
-                if let Some(max) = r.max_delay_seconds {
-                    delay = delay.min(max);
-                }
-                if r.jitter_full {
-                    delay *= self.rng.next_f64();
-                }
-                let token = self.token(fid);
-                if let Some(f) = self.frame(fid) {
-                    f.retry_counts[idx] += 1;
-                    f.retry_total += 1;
-                    f.waiting = Waiting::Retry { token };
-                }
-                self.effects.push(Effect::Sleep {
-                    token,
-                    seconds: delay,
-                });
-                return Step::Block;
+            let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts as i32);
+            if let Some(max) = r.max_delay_seconds {
+                delay = delay.min(max);
             }
+            if r.jitter_full {
+                delay *= self.rng.next_f64();
+            }
+            let token = self.token(fid);
+            if let Some(f) = self.frame(fid) {
+                if f.retry_counts.len() < state.retry.len() {
+                    f.retry_counts.resize(state.retry.len(), 0);
+                }
+                f.retry_counts[idx] += 1;
+                f.retry_total += 1;
+                f.waiting = Waiting::Retry { token };
+            }
+            self.effects.push(Effect::Sleep {
+                token,
+                seconds: delay,
+            });
+            return Step::Block;
         }
         if let Some(c) = state
             .catch

@@ -413,6 +413,12 @@ impl Execution {
         self.inner.fail(token, error, cause);
     }
 
+    /// Whether a failure named `error` of task `token` would be retried unrecorded (its cause
+    /// would never be looked at).
+    fn failure_goes_unseen(&self, token: u64, error: &str) -> bool {
+        self.inner.failure_goes_unseen(token, error)
+    }
+
     fn wake(&mut self, token: u64) {
         self.inner.wake(token);
     }
