@@ -773,12 +773,13 @@ class Driver:
     def result(self) -> Result:
         ex = self._ex
         end = self._end_ms if self._end_ms is not None else self._clock()
+        status, error, cause, transitions = ex.outcome()
         return Result(
-            status=ex.status,
+            status=status,
             core=ex,  # the Result keeps it only when the execution succeeded
-            error=ex.error,
-            cause=ex.cause,
-            transitions=ex.transitions,
+            error=error,
+            cause=cause,
+            transitions=transitions,
             duration=max(0.0, (end - self._start_ms) / 1000.0),
             names=lambda: self.names,
         )

@@ -481,6 +481,16 @@ impl Execution {
     fn transitions(&self) -> u64 {
         self.inner.transitions()
     }
+
+    /// (status, error, cause, transitions) in one call: what a finished execution's result needs.
+    fn outcome(&self) -> (&'static str, Option<String>, Option<String>, u64) {
+        (
+            self.inner.status().as_str(),
+            self.inner.error().map(str::to_string),
+            self.inner.cause().map(str::to_string),
+            self.inner.transitions(),
+        )
+    }
 }
 
 #[pymodule]
