@@ -89,8 +89,8 @@ def jsonata_evaluate(
     - ``data``: the input (``$``), any JSON-like Python value (dict, list, str, int, float, bool,
       None). Leave it out for no input (``$`` is undefined); ``data=None`` is JSON ``null``.
       Dicts are read lazily: only what the expression reaches is converted (a path into a large
-      document costs what the path costs), so a value that is not JSON-like fails the evaluation
-      (``D1001``) only when it is read, and a dict the result passes on untouched is the
+      document costs what the path costs), so a value that is not JSON-like raises ``TypeError``
+      only when the expression reads it, and a dict the result passes on untouched is the
       caller's own object, not a copy.
     - ``bindings``: variables, by name without the ``$`` (``{"x": 1}`` makes ``$x`` 1).
     - ``timeout_ms`` (default 10 seconds) and ``max_depth`` (default: the evaluator's own bound)
