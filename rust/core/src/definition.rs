@@ -198,11 +198,18 @@ pub enum Kind {
         /// JSONata `Items` and `ItemSelector`.
         items: Option<Box<JTemplate>>,
         jitem_selector: Option<Box<JTemplate>>,
-        max_concurrency: Option<NumSource>,
-        tolerated_percentage: Option<NumSource>,
-        tolerated_count: Option<NumSource>,
-        batcher: Option<Box<Batcher>>,
+        run: MapRun,
     },
+}
+
+/// How a Map runs its items, in both query languages: how many at once, how many failures it
+/// tolerates, and (a Distributed Map) how it batches them.
+#[derive(Debug)]
+pub struct MapRun {
+    pub max_concurrency: Option<NumSource>,
+    pub tolerated_percentage: Option<NumSource>,
+    pub tolerated_count: Option<NumSource>,
+    pub batcher: Option<Box<Batcher>>,
 }
 
 impl Kind {
@@ -1502,10 +1509,12 @@ impl Checker {
             item_selector,
             items,
             jitem_selector,
-            max_concurrency,
-            tolerated_percentage,
-            tolerated_count,
-            batcher,
+            run: MapRun {
+                max_concurrency,
+                tolerated_percentage,
+                tolerated_count,
+                batcher,
+            },
         })
     }
 

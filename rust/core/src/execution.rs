@@ -8,13 +8,13 @@
 pub use crate::context::ExecContext;
 use crate::context::{self, StateInfo};
 use crate::definition::{
-    Assign, Catcher, Cond, Kind, NumSource, Program, State, StrSource, WaitFor,
+    Assign, Catcher, Cond, Kind, MapRun, NumSource, Program, State, StrSource, WaitFor,
 };
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, Event, EventKind, History, Iteration};
 use crate::intrinsics::{self, Env};
 use crate::path::{Path, Root};
-use crate::payload::{merge_result, query_field, select, Vars};
+use crate::payload::{merge_result, query_field, query_path, select, Vars};
 use crate::query::{self, JEnv, JTemplate};
 use crate::rng::Rng;
 use crate::timestamp;
@@ -168,6 +168,13 @@ const MAX_VARIABLE_BYTES: usize = 262_144;
 const MAX_ASSIGN_BYTES: usize = 262_144;
 const MAX_VARIABLES_BYTES: usize = 10 * 1024 * 1024;
 
+/// A Map's run limits, as evaluated when it starts (see `Execution::map_limits`).
+struct MapLimits {
+    max_concurrency: u64,
+    tolerated_count: Option<u64>,
+    tolerated_percentage: Option<f64>,
+}
+
 /// What running a state from its start led to.
 enum Entered {
     /// The state's result, to go through ResultSelector, ResultPath and OutputPath.
@@ -209,8 +216,8 @@ pub struct Execution {
     done_reported: bool,
     /// The recorded history events: None unless [`Execution::record_history`] asked for them.
     history: Option<Box<History>>,
-    /// The assignments of the state being left, made once its output is settled.
-    /// What the running state assigns, and the size of the frame's variables once it has.
+    /// What the state being left assigns (made once its output is settled), and the size of the
+    /// frame's variables once it has.
     pending: Option<(Vars, usize)>,
 }
 
@@ -267,7 +274,8 @@ fn merged_bound(result_path: &Option<Option<Path>>, input: Bound, result: Bound)
     }
 }
 
-/// A number field: literal, from a path (JSONPath), or from an expression (JSONata).
+/// A number field: literal, from a path (JSONPath, the field `<field>Path`), or from an
+/// expression (JSONata).
 fn number(
     src: &Option<NumSource>,
     input: &Value,
@@ -280,12 +288,7 @@ fn number(
         None => Ok(None),
         Some(NumSource::Literal(n)) => Ok(Some(*n)),
         Some(NumSource::Path(p)) => {
-            let v = match p.pick(input, &Value::Null, vars) {
-                Some(root) => p.query(root).map_err(|e| {
-                    Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
-                })?,
-                None => return Err(crate::payload::undefined_variable(p)),
-            };
+            let v = query_path(p, input, &Value::Null, vars)?;
             let n = match &v {
                 Value::String(s) => s.trim().parse::<u64>().ok(),
                 other => other.as_u64(),
@@ -293,26 +296,30 @@ fn number(
             match n {
                 Some(n) => Ok(Some(n)),
                 // A whole negative number is an integer, but not one these fields may have.
-                None if v.as_i64().is_some_and(|n| n < 0) => Err(Failure::runtime(format!(
-                    "{} cannot be negative.",
-                    field.strip_suffix("Path").unwrap_or(field)
-                ))),
+                None if v.as_i64().is_some_and(|n| n < 0) => {
+                    Err(Failure::runtime(format!("{field} cannot be negative.")))
+                }
                 None => Err(Failure::runtime(format!(
-                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    "The {field}Path field refers to value \"{}\" which is not a valid integer: {}",
                     // A string is shown as it is; anything else as JSON.
                     v.as_str().map_or_else(|| to_text(&v), str::to_string),
                     p.text()
                 ))),
             }
         }
-        Some(NumSource::Jsonata(t)) => {
-            let Some(env) = jenv else { return Ok(None) };
-            let v = t.eval(env, rng)?;
-            match v.as_f64() {
-                Some(x) if x >= 0.0 && x.fract() == 0.0 => Ok(Some(x as u64)),
-                _ => Err(query::wrong_type(t, field, "integer", &v)),
-            }
-        }
+        Some(NumSource::Jsonata(t)) => match jenv {
+            Some(env) => whole_number(t, env, field, rng).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
+/// A JSONata field that must give a whole number of 0 or more.
+fn whole_number(t: &JTemplate, env: &JEnv<'_>, field: &str, rng: &mut Rng) -> Result<u64, Failure> {
+    let v = t.eval(env, rng)?;
+    match v.as_f64() {
+        Some(x) if x >= 0.0 && x.fract() == 0.0 => Ok(x as u64),
+        _ => Err(query::wrong_type(t, field, "integer", &v)),
     }
 }
 
@@ -951,7 +958,7 @@ impl Execution {
         };
         let mut block = 0usize;
         for (name, v) in &assigned {
-            let size = crate::value::serialized_len(v);
+            let size = serialized_len(v);
             if size > MAX_VARIABLE_BYTES {
                 return Err(Failure::in_state(
                     errors::RUNTIME,
@@ -969,7 +976,7 @@ impl Execution {
         let replaced: usize = assigned
             .keys()
             .filter_map(|name| vars.get(name))
-            .map(crate::value::serialized_len)
+            .map(serialized_len)
             .sum();
         let before = self.frames[fid].as_ref().map_or(0, |f| f.vars_bytes);
         let total = before.saturating_sub(replaced) + block;
@@ -1101,22 +1108,9 @@ impl Execution {
                 let payload = self
                     .parameters(state, effective, context, vars)?
                     .unwrap_or_else(|| effective.clone());
-                let timeout = number(
-                    timeout,
-                    effective,
-                    vars,
-                    "TimeoutSecondsPath",
-                    None,
-                    &mut self.rng,
-                )?;
-                let heartbeat = number(
-                    heartbeat,
-                    effective,
-                    vars,
-                    "HeartbeatSecondsPath",
-                    None,
-                    &mut self.rng,
-                )?;
+                let rng = &mut self.rng;
+                let timeout = number(timeout, effective, vars, "TimeoutSeconds", None, rng)?;
+                let heartbeat = number(heartbeat, effective, vars, "HeartbeatSeconds", None, rng)?;
                 self.invoke(fid, state, resource, payload, timeout, heartbeat);
                 Ok(Entered::Block)
             }
@@ -1130,20 +1124,12 @@ impl Execution {
                 processor,
                 items_path,
                 item_selector,
-                max_concurrency,
-                tolerated_percentage,
-                tolerated_count,
-                batcher,
+                run,
                 ..
             } => {
                 let items = match items_path {
                     None => effective.clone(),
-                    Some(p) => match p.pick(effective, context, vars) {
-                        Some(root) => p.query(root).map_err(|e| {
-                            Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))
-                        })?,
-                        None => return Err(crate::payload::undefined_variable(p)),
-                    },
+                    Some(p) => query_path(p, effective, context, vars)?,
                 };
                 let Value::Array(items) = items else {
                     return Err(Failure::runtime(format!(
@@ -1152,33 +1138,7 @@ impl Execution {
                         to_text(&items)
                     )));
                 };
-                let rng = &mut self.rng;
-                let max_concurrency = number(
-                    max_concurrency,
-                    effective,
-                    vars,
-                    "MaxConcurrencyPath",
-                    None,
-                    rng,
-                )?
-                .unwrap_or(0);
-                let tolerated_count = number(
-                    tolerated_count,
-                    effective,
-                    vars,
-                    "ToleratedFailureCountPath",
-                    None,
-                    rng,
-                )?;
-                let tolerated_percentage = number(
-                    tolerated_percentage,
-                    effective,
-                    vars,
-                    "ToleratedFailurePercentagePath",
-                    None,
-                    rng,
-                )?
-                .map(|p| p as f64);
+                let limits = self.map_limits(run, effective, vars, None)?;
                 let selector = item_selector.as_ref().or(state.parameters.as_ref());
                 let mut inputs = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
@@ -1190,38 +1150,29 @@ impl Execution {
                         None => item,
                     }));
                 }
-                if let Some(b) = batcher {
-                    let max_items = number(
-                        &b.max_items,
-                        effective,
-                        vars,
-                        "MaxItemsPerBatchPath",
-                        None,
-                        &mut self.rng,
-                    )?;
-                    let max_bytes = number(
-                        &b.max_bytes,
-                        effective,
-                        vars,
-                        "MaxInputBytesPerBatchPath",
-                        None,
-                        &mut self.rng,
-                    )?;
-                    let batch_input = match &b.input {
-                        Some(t) => Some(t.eval(effective, context, vars, &mut self.rng)?),
-                        None => None,
-                    };
-                    inputs = batches(inputs, max_items, max_bytes, batch_input)?;
-                }
                 self.start_map(
-                    fid,
-                    *processor,
-                    inputs,
-                    max_concurrency,
-                    tolerated_count,
-                    tolerated_percentage,
+                    fid, *processor, inputs, limits, run, effective, context, vars, None,
                 )
             }
+        }
+    }
+
+    /// A JSONata state's environment: `$states` (its input, its result or error output where
+    /// it has one, and its context when it reads it) and the variables it sees.
+    fn jenv<'v>(
+        &self,
+        state: &State,
+        input: &Value,
+        result: Option<&Value>,
+        error_output: Option<&Value>,
+        context: &Value,
+        vars: &'v Vars,
+    ) -> JEnv<'v> {
+        let context = state.uses_context.then_some(context);
+        JEnv {
+            states: JEnv::states_value(input, result, error_output, context),
+            vars,
+            now_ms: self.now_ms,
         }
     }
 
@@ -1234,11 +1185,7 @@ impl Execution {
         context: &Value,
         vars: &Vars,
     ) -> Result<Entered, Failure> {
-        let env = JEnv {
-            states: JEnv::states_value(raw, None, None, state.uses_context.then_some(context)),
-            vars,
-            now_ms: self.now_ms,
-        };
+        let env = self.jenv(state, raw, None, None, context, vars);
         match &state.kind {
             Kind::Fail { error, cause } => {
                 let error = self.string_source(error, raw, context, vars, "Error", Some(&env))?;
@@ -1282,11 +1229,7 @@ impl Execution {
             Kind::Wait(how) => {
                 let seconds = match how {
                     WaitFor::SecondsJsonata(t) => {
-                        let v = t.eval(&env, &mut self.rng)?;
-                        match v.as_f64() {
-                            Some(x) if x >= 0.0 && x.fract() == 0.0 => x,
-                            _ => return Err(query::wrong_type(t, "Seconds", "integer", &v)),
-                        }
+                        whole_number(t, &env, "Seconds", &mut self.rng)? as f64
                     }
                     WaitFor::TimestampJsonata(t) => {
                         let v = t.eval(&env, &mut self.rng)?;
@@ -1332,10 +1275,7 @@ impl Execution {
                 processor,
                 items,
                 jitem_selector,
-                max_concurrency,
-                tolerated_percentage,
-                tolerated_count,
-                batcher,
+                run,
                 ..
             } => {
                 let list = match items {
@@ -1353,33 +1293,7 @@ impl Execution {
                         }
                     },
                 };
-                let rng = &mut self.rng;
-                let max_concurrency = number(
-                    max_concurrency,
-                    raw,
-                    vars,
-                    "MaxConcurrency",
-                    Some(&env),
-                    rng,
-                )?
-                .unwrap_or(0);
-                let tolerated_count = number(
-                    tolerated_count,
-                    raw,
-                    vars,
-                    "ToleratedFailureCount",
-                    Some(&env),
-                    rng,
-                )?;
-                let tolerated_percentage = number(
-                    tolerated_percentage,
-                    raw,
-                    vars,
-                    "ToleratedFailurePercentage",
-                    Some(&env),
-                    rng,
-                )?
-                .map(|p| p as f64);
+                let limits = self.map_limits(run, raw, vars, Some(&env))?;
                 let mut inputs = Vec::with_capacity(list.len());
                 for (i, item) in list.into_iter().enumerate() {
                     inputs.push(Some(match jitem_selector {
@@ -1395,31 +1309,16 @@ impl Execution {
                         None => item,
                     }));
                 }
-                if let Some(b) = batcher {
-                    let rng = &mut self.rng;
-                    let max_items =
-                        number(&b.max_items, raw, vars, "MaxItemsPerBatch", Some(&env), rng)?;
-                    let max_bytes = number(
-                        &b.max_bytes,
-                        raw,
-                        vars,
-                        "MaxInputBytesPerBatch",
-                        Some(&env),
-                        rng,
-                    )?;
-                    let batch_input = match &b.jinput {
-                        Some(t) => Some(t.eval(&env, rng)?),
-                        None => None,
-                    };
-                    inputs = batches(inputs, max_items, max_bytes, batch_input)?;
-                }
                 self.start_map(
                     fid,
                     *processor,
                     inputs,
-                    max_concurrency,
-                    tolerated_count,
-                    tolerated_percentage,
+                    limits,
+                    run,
+                    raw,
+                    context,
+                    vars,
+                    Some(&env),
                 )
             }
         }
@@ -1438,12 +1337,26 @@ impl Execution {
     ) -> Result<Value, Failure> {
         let assign = assign.or(state.assign.as_deref());
         let output = output.or(state.output.as_deref());
+        self.jsonata_assign_output(fid, raw, env, assign, output, || raw.clone())
+    }
+
+    /// A JSONata `Assign` (into the pending assignments) and `Output`, both evaluated in `env`;
+    /// without an `Output`, the output is `otherwise()`.
+    fn jsonata_assign_output(
+        &mut self,
+        fid: usize,
+        raw: &Value,
+        env: &JEnv<'_>,
+        assign: Option<&Assign>,
+        output: Option<&JTemplate>,
+        otherwise: impl FnOnce() -> Value,
+    ) -> Result<Value, Failure> {
         if let Some(a) = assign {
             self.assign(fid, a, raw, &Value::Null, env.vars, Some(env))?;
         }
         match output {
             Some(t) => t.eval(env, &mut self.rng),
-            None => Ok(raw.clone()),
+            None => Ok(otherwise()),
         }
     }
 
@@ -1528,15 +1441,79 @@ impl Execution {
         self.start_children(fid, children)
     }
 
+    /// A Map's MaxConcurrency and tolerated failures: literal, a `...Path` on `input`, or JSONata
+    /// in `jenv`.
+    fn map_limits(
+        &mut self,
+        run: &MapRun,
+        input: &Value,
+        vars: &Vars,
+        jenv: Option<&JEnv<'_>>,
+    ) -> Result<MapLimits, Failure> {
+        let rng = &mut self.rng;
+        Ok(MapLimits {
+            max_concurrency: number(
+                &run.max_concurrency,
+                input,
+                vars,
+                "MaxConcurrency",
+                jenv,
+                rng,
+            )?
+            .unwrap_or(0),
+            tolerated_count: number(
+                &run.tolerated_count,
+                input,
+                vars,
+                "ToleratedFailureCount",
+                jenv,
+                rng,
+            )?,
+            tolerated_percentage: number(
+                &run.tolerated_percentage,
+                input,
+                vars,
+                "ToleratedFailurePercentage",
+                jenv,
+                rng,
+            )?
+            .map(|p| p as f64),
+        })
+    }
+
+    /// Starts a Map on its items' inputs, in batches when it has an ItemBatcher (its numbers and
+    /// BatchInput made as `map_limits` makes the others).
+    #[allow(clippy::too_many_arguments)]
     fn start_map(
         &mut self,
         fid: usize,
         processor: usize,
-        inputs: Vec<Option<Value>>,
-        max_concurrency: u64,
-        tolerated_count: Option<u64>,
-        tolerated_percentage: Option<f64>,
+        mut inputs: Vec<Option<Value>>,
+        limits: MapLimits,
+        run: &MapRun,
+        input: &Value,
+        context: &Value,
+        vars: &Vars,
+        jenv: Option<&JEnv<'_>>,
     ) -> Result<Entered, Failure> {
+        let rng = &mut self.rng;
+        if let Some(b) = &run.batcher {
+            let max_items = number(&b.max_items, input, vars, "MaxItemsPerBatch", jenv, rng)?;
+            let max_bytes = number(
+                &b.max_bytes,
+                input,
+                vars,
+                "MaxInputBytesPerBatch",
+                jenv,
+                rng,
+            )?;
+            let batch_input = match (&b.input, &b.jinput, jenv) {
+                (Some(t), _, _) => Some(t.eval(input, context, vars, rng)?),
+                (None, Some(t), Some(env)) => Some(t.eval(env, rng)?),
+                _ => None,
+            };
+            inputs = batches(inputs, max_items, max_bytes, batch_input)?;
+        }
         let n = inputs.len();
         let ev = self.event(); // MapStateStarted
         if self.history.is_some() {
@@ -1556,9 +1533,9 @@ impl Execution {
             running: 0,
             finished: 0,
             failed: 0,
-            max_concurrency: max_concurrency as usize,
-            tolerated_count,
-            tolerated_percentage,
+            max_concurrency: limits.max_concurrency as usize,
+            tolerated_count: limits.tolerated_count,
+            tolerated_percentage: limits.tolerated_percentage,
         };
         self.start_children(fid, children)
     }
@@ -1642,23 +1619,9 @@ impl Execution {
         } else {
             self.raw_input(fid)
         };
-        let env = JEnv {
-            states: JEnv::states_value(
-                &raw,
-                Some(&result),
-                None,
-                state.uses_context.then_some(&context),
-            ),
-            vars,
-            now_ms: self.now_ms,
-        };
-        if let Some(a) = &state.assign {
-            self.assign(fid, a, &raw, &context, vars, Some(&env))?;
-        }
-        let out = match &state.output {
-            Some(t) => t.eval(&env, &mut self.rng)?,
-            None => result,
-        };
+        let env = self.jenv(state, &raw, Some(&result), None, &context, vars);
+        let (assign, output) = (state.assign.as_deref(), state.output.as_deref());
+        let out = self.jsonata_assign_output(fid, &raw, &env, assign, output, || result)?;
         self.settle_bound(fid, state, &out, bound_of(&out))?;
         transition(state, out)
     }
@@ -1702,16 +1665,7 @@ impl Execution {
         let vars_arc = self.vars_of(fid);
         let vars = vars_ref(&vars_arc);
         if state.jsonata {
-            let env = JEnv {
-                states: JEnv::states_value(
-                    &effective,
-                    None,
-                    None,
-                    state.uses_context.then_some(&context),
-                ),
-                vars,
-                now_ms: self.now_ms,
-            };
+            let env = self.jenv(state, &effective, None, None, &context, vars);
             let out = self.jsonata_leave(fid, state, &effective, &env, None, None)?;
             self.settle_bound(fid, state, &out, bound_of(&out))?;
             return transition(state, out);
@@ -1757,12 +1711,7 @@ impl Execution {
     }
 
     fn wait_seconds(&self, how: &WaitFor, input: &Value, vars: &Vars) -> Result<f64, Failure> {
-        let lookup = |p: &Path| match p.pick(input, &Value::Null, vars) {
-            Some(root) => p
-                .query(root)
-                .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", p.text(), e))),
-            None => Err(crate::payload::undefined_variable(p)),
-        };
+        let lookup = |p: &Path| query_path(p, input, &Value::Null, vars);
         let until = |instant: timestamp::Instant| {
             ((instant / 1_000_000) as i64 - self.now_ms) as f64 / 1000.0
         };
@@ -1880,23 +1829,9 @@ impl Execution {
             let vars_arc = self.vars_of(fid);
             let vars = vars_ref(&vars_arc);
             if state.jsonata {
-                let env = JEnv {
-                    states: JEnv::states_value(
-                        &raw,
-                        None,
-                        Some(&error),
-                        state.uses_context.then_some(&context),
-                    ),
-                    vars,
-                    now_ms: self.now_ms,
-                };
-                if let Some(a) = &c.assign {
-                    self.assign(fid, a, &raw, &context, vars, Some(&env))?;
-                }
-                let out = match &c.output {
-                    Some(t) => t.eval(&env, &mut self.rng)?,
-                    None => error,
-                };
+                let env = self.jenv(state, &raw, None, Some(&error), &context, vars);
+                let (assign, output) = (c.assign.as_ref(), c.output.as_ref());
+                let out = self.jsonata_assign_output(fid, &raw, &env, assign, output, || error)?;
                 self.settle_bound(fid, state, &out, bound_of(&out))?;
                 return Ok(Step::Goto(c.next, out));
             }

@@ -3,7 +3,7 @@
 
 use crate::errors::Failure;
 use crate::intrinsics::{self, Call, Env};
-use crate::path::{Path, PathError, RefKey, Root};
+use crate::path::{Path, RefKey, Root};
 use crate::rng::Rng;
 use crate::value::{to_text, Map, Value};
 
@@ -176,9 +176,19 @@ pub fn undefined_variable(path: &Path) -> Failure {
     ))
 }
 
-/// The text of AWS's InputPath / OutputPath failure.
-fn invalid_path(path: &Path, err: &PathError) -> Failure {
-    Failure::runtime(format!("Invalid path '{}' : {}", path.text(), err))
+/// Evaluates a path on `input` (or on the variable or context it names), failing with AWS's
+/// texts: an unset variable, or a path that does not apply (`Invalid path '...' : ...`).
+pub fn query_path(
+    path: &Path,
+    input: &Value,
+    context: &Value,
+    vars: &Vars,
+) -> Result<Value, Failure> {
+    let Some(root) = path.pick(input, context, vars) else {
+        return Err(undefined_variable(path));
+    };
+    path.query(root)
+        .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", path.text(), e)))
 }
 
 /// Applies an InputPath or OutputPath: absent means `$`, `null` (None inside) means `{}`.
@@ -192,10 +202,7 @@ pub fn select(
         None => Ok(value),
         Some(None) => Ok(Value::Object(Map::new())),
         Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(value),
-        Some(Some(p)) => match p.pick(&value, context, vars) {
-            Some(root) => p.query(root).map_err(|e| invalid_path(p, &e)),
-            None => Err(undefined_variable(p)),
-        },
+        Some(Some(p)) => query_path(p, &value, context, vars),
     }
 }
 
