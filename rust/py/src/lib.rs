@@ -587,9 +587,8 @@ impl JsonataExpression {
             evaluate(None)
         } else {
             match data_to_jvalue(data).map(|lazy| evaluate(Some(lazy))) {
-                Ok(Err(e)) if e.is_data_conversion() => evaluate(Some(py_to_jvalue(data, 0)?)),
-                Ok(result) => result,
-                Err(_) => evaluate(Some(py_to_jvalue(data, 0)?)),
+                Ok(result) if !result.as_ref().is_err_and(|e| e.is_data_conversion()) => result,
+                _ => evaluate(Some(py_to_jvalue(data, 0)?)),
             }
         };
         Ok(jvalue_to_py(py, &result.map_err(jsonata_error)?, 0)?.unwrap_or(undefined))
