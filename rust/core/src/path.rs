@@ -37,9 +37,9 @@ impl Segment {
 }
 
 /// One step of a reference path.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RefKey {
-    Field(String),
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RefKey<'a> {
+    Field(&'a str),
     Index(i64),
 }
 
@@ -177,6 +177,9 @@ impl Path {
 
     /// Evaluates the path: a definite path gives its value, an indefinite one an array of matches.
     pub fn query(&self, root: &Value) -> Result<Value, PathError> {
+        if let Some(found) = self.walk(root) {
+            return Ok(found.clone());
+        }
         let found = self.select(root)?;
         if self.definite {
             match found.first() {
@@ -188,8 +191,26 @@ impl Path {
         }
     }
 
+    /// The value at a definite path when it is there, found without allocating; None when the path
+    /// is indefinite or misses (then `select` walks it again to say why, in Jayway's words).
+    fn walk<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        if !self.definite {
+            return None;
+        }
+        self.segments
+            .iter()
+            .try_fold(root, |node, seg| match (seg, node) {
+                (Segment::Field(name), Value::Object(m)) => m.get(name),
+                (Segment::Index(i), Value::Array(items)) => index(items, *i),
+                _ => None,
+            })
+    }
+
     /// Every node the path matches, in document order.
     pub fn select<'a>(&self, root: &'a Value) -> Result<Vec<&'a Value>, PathError> {
+        if let Some(found) = self.walk(root) {
+            return Ok(vec![found]);
+        }
         let mut current = vec![root];
         let mut at = String::from("$");
         // Only a definite path fails on what is missing; an indefinite one (as recorded on AWS)
@@ -207,16 +228,14 @@ impl Path {
         Ok(current)
     }
 
-    /// The fields and indices of a reference path, in order (empty for an indefinite path).
-    pub fn reference_keys(&self) -> Vec<RefKey> {
-        self.segments
-            .iter()
-            .filter_map(|s| match s {
-                Segment::Field(f) => Some(RefKey::Field(f.clone())),
-                Segment::Index(i) => Some(RefKey::Index(*i)),
-                _ => None,
-            })
-            .collect()
+    /// The fields and indices of a reference path, in order (the other steps of an indefinite
+    /// path are left out).
+    pub fn reference_keys(&self) -> impl Iterator<Item = RefKey<'_>> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Field(f) => Some(RefKey::Field(f)),
+            Segment::Index(i) => Some(RefKey::Index(*i)),
+            _ => None,
+        })
     }
 
     /// The variable a `$name` path reads.

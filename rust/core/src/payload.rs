@@ -221,13 +221,19 @@ pub fn merge_result(
         Some(Some(p)) => p,
     };
     let mut doc = input;
-    let keys = p.reference_keys();
+    let mut keys = p.reference_keys().peekable();
     let mut node = &mut doc;
-    for (i, key) in keys.iter().enumerate() {
-        let last = i + 1 == keys.len();
+    while let Some(key) = keys.next() {
+        let last = keys.peek().is_none();
         node = match (key, node) {
             (RefKey::Field(name), Value::Object(m)) => {
-                let slot = m.entry(name.clone()).or_insert(Value::Null);
+                // The key is copied only when the field is new.
+                if !m.contains_key(name) {
+                    m.insert(name.to_string(), Value::Null);
+                }
+                let Some(slot) = m.get_mut(name) else {
+                    return Err(result_path_mismatch(p, &result));
+                };
                 if !last && !slot.is_object() && !slot.is_array() {
                     *slot = Value::Object(Map::new());
                 }
@@ -235,7 +241,7 @@ pub fn merge_result(
             }
             (RefKey::Index(idx), Value::Array(a)) => {
                 let n = a.len() as i64;
-                let k = if *idx < 0 { n + idx } else { *idx };
+                let k = if idx < 0 { n + idx } else { idx };
                 match a.get_mut(k as usize).filter(|_| k >= 0) {
                     Some(slot) => slot,
                     None => return Err(result_path_mismatch(p, &result)),
