@@ -1,5 +1,6 @@
 """Type stub for the Rust extension ``expressway._core`` (built from rust/py)."""
 
+from collections.abc import Callable
 from typing import Any
 
 class DefinitionError(Exception):
@@ -31,6 +32,13 @@ class Execution:
     cause: str | None
     transitions: int
     def run(self, now_ms: int) -> list[tuple[Any, ...]]: ...
+    def run_inline(
+        self,
+        now_ms: int,
+        handlers: dict[str, Any],
+        tick: Callable[[], float | None],
+        wake_sleeps: bool,
+    ) -> tuple[list[tuple[Any, ...]], bool]: ...
     def complete(self, token: int, result: Any) -> None: ...
     def complete_json(self, token: int, text: str) -> None: ...
     def submitted(self, token: int, response: Any) -> None: ...

@@ -247,9 +247,14 @@ class Driver:
         start_ms: float,
         deadline_ms: float,
         naming: Callable[[], tuple[str, str]],
+        inline: bool = True,
     ) -> None:
         self._ex = execution
         self._router = router
+        # Plain sync handlers are called by the core itself (Execution.run_inline), unless the
+        # history is recorded: then every call goes through here.
+        self._inline: dict[str, Any] | None = router.plain if inline else None
+        self._wake_sleeps = time_scale == 0
         self._time_scale = time_scale
         self._clock = clock
         # A clock with a call_later runs the timers too (VirtualClock); otherwise the event loop does.
@@ -301,13 +306,19 @@ class Driver:
     def _fail_by(self, token: int, exc: BaseException) -> None:
         """A handler's exception fails its task. Its Lambda-style cause (the error document, most of
         what a failure costs) is written only if something will read it: not for a failure that a
-        retrier takes and no history records."""
-        if not isinstance(exc, TaskFailed):
-            error = type(exc).__name__
-            if self._ex.failure_goes_unseen(token, error):
-                self._fail(token, error, None)
-                return
-        self._fail(token, *exception_outcome(exc))
+        retrier takes and no history records.
+
+        The exception's traceback is dropped once read: its frames (the driver's among them) would
+        otherwise hold the exception in a cycle that only the garbage collector can free."""
+        try:
+            if not isinstance(exc, TaskFailed):
+                error = type(exc).__name__
+                if self._ex.failure_goes_unseen(token, error):
+                    self._fail(token, error, None)
+                    return
+            self._fail(token, *exception_outcome(exc))
+        finally:
+            exc.__traceback__ = None
 
     def _fail(self, token: int, error: str, cause: str | None) -> None:
         self._ex.fail(token, error, cause)
@@ -363,10 +374,7 @@ class Driver:
             return
         if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
             self._beats.pop(token, None)
-            if self._loop is None:
-                self._parked.append(("call", token, value, timeout_s, heartbeat_s, route.shape))
-            else:
-                self._start_call(token, value, timeout_s, heartbeat_s, route.shape)
+            self._await_call(token, value, timeout_s, heartbeat_s, route.shape)
             return
         if timed:
             # A sync handler cannot be interrupted: see afterwards whether it ran past a limit.
@@ -378,6 +386,27 @@ class Driver:
                 self._fail(token, error, None)
                 return
         self._complete(token, value, route.shape)
+
+    def _take_result(self, token: int, value: Any) -> None:
+        """What a plain handler the core called returned, when the core left it to the driver: an
+        awaitable, or a value that is not JSON data."""
+        if inspect.isawaitable(value):
+            self._await_call(token, value, None, None, None)
+        else:
+            self._complete(token, value, None)
+
+    def _await_call(
+        self,
+        token: int,
+        awaitable: Awaitable[Any],
+        timeout_s: float | None,
+        heartbeat_s: float | None,
+        shape: Callable[[Any], Any] | None,
+    ) -> None:
+        if self._loop is None:
+            self._parked.append(("call", token, awaitable, timeout_s, heartbeat_s, shape))
+        else:
+            self._start_call(token, awaitable, timeout_s, heartbeat_s, shape)
 
     def _start_call(
         self,
@@ -624,9 +653,14 @@ class Driver:
         if self._expired or now >= self._deadline_ms:
             ex.time_out(now_ms=int(now))
             return _DONE
-        self._progress = False
         yielded = False
-        for effect in ex.run(int(now)):
+        if self._inline is not None:
+            effects, self._progress = ex.run_inline(
+                int(now), self._inline, self._inline_tick, self._wake_sleeps
+            )
+        else:
+            effects, self._progress = ex.run(int(now)), False
+        for effect in effects:
             kind = effect[0]
             if kind == "invoke":
                 if effect[7] is None:
@@ -643,9 +677,18 @@ class Driver:
                 yielded = True
             elif kind == "done":
                 return _DONE
+            elif kind == "result":
+                self._take_result(effect[1], effect[2])
         if yielded:
             return _YIELD
         return _AGAIN if self._progress else _WAIT
+
+    def _inline_tick(self) -> float | None:
+        """The time for the core's next round of plain calls, or None to hand back to ``_pump``."""
+        now = self._clock()
+        if self._stop_request is not None or now >= self._deadline_ms:
+            return None
+        return now
 
     def request_stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Abort the execution (status ABORTED) at the driver's next step."""

@@ -204,6 +204,7 @@ class StateMachine:
             # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
             deadline_ms=start_ms + min(max_duration, self._program.timeout_seconds or max_duration) * 1000.0,
             naming=naming,
+            inline=not history,
         )
 
     def run(

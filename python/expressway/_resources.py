@@ -186,6 +186,9 @@ class Router:
             if not callable(handler):
                 raise TypeError(f"tasks[{key!r}] is not callable")
         self._direct: dict[str, Route | None] = {}  # by resource: the route to its handler, if any
+        self.plain: dict[str, Handler] = {}
+        """The handlers the core may call itself (``Execution.run_inline``), by resource: those of
+        direct routes that take the payload alone. Filled as resources are first routed."""
         # Whether each handler takes a context, looked at once per handler (by identity).
         self._context: dict[int, bool] = {id(h): accepts_context(h) for h in self._tasks.values()}
 
@@ -216,7 +219,10 @@ class Router:
             handler = self._lookup(_function_keys(resource))
         if handler is None:
             return None
-        return Route(handler, wants_context=self._context[id(handler)])
+        wants_context = self._context[id(handler)]
+        if not wants_context:
+            self.plain[resource] = handler
+        return Route(handler, wants_context=wants_context)
 
     @staticmethod
     def _missing(resource: str, state_name: str) -> Route:

@@ -5,8 +5,10 @@ use expressway_core as core;
 use expressway_core::Value;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use std::sync::Arc;
 
 #[global_allocator]
@@ -338,52 +340,79 @@ struct Execution {
 impl Execution {
     /// Advances at `now_ms` (epoch milliseconds) and returns the new effects as tuples.
     fn run<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyResult<Bound<'py, PyList>> {
-        let effects = self.inner.run(now_ms);
         let out = PyList::empty(py);
-        for e in effects {
-            let t = match e {
-                core::Effect::Invoke {
-                    token,
-                    resource,
-                    payload,
-                    timeout_seconds,
-                    heartbeat_seconds,
-                    state_name,
-                    task_token,
-                } => PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, "invoke").into_any(),
-                        token.into_pyobject(py)?.into_any(),
-                        PyString::new(py, &resource).into_any(),
-                        to_py(py, &payload)?,
-                        timeout_seconds.into_pyobject(py)?.into_any(),
-                        heartbeat_seconds.into_pyobject(py)?.into_any(),
-                        PyString::new(py, &state_name).into_any(),
-                        task_token.into_pyobject(py)?.into_any(),
-                    ],
-                )?,
-                core::Effect::Sleep { token, seconds } => PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, "sleep").into_any(),
-                        token.into_pyobject(py)?.into_any(),
-                        PyFloat::new(py, seconds).into_any(),
-                    ],
-                )?,
-                core::Effect::Cancel { token } => PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, "cancel").into_any(),
-                        token.into_pyobject(py)?.into_any(),
-                    ],
-                )?,
-                core::Effect::Yield => PyTuple::new(py, [PyString::new(py, "yield")])?,
-                core::Effect::Done => PyTuple::new(py, [PyString::new(py, "done")])?,
-            };
-            out.append(t)?;
+        for e in self.inner.run(now_ms) {
+            out.append(effect_tuple(py, e)?)?;
         }
         Ok(out)
+    }
+
+    /// `run`, with the plain calls done here: a task whose resource has a handler in `handlers`
+    /// (sync handlers that take the payload alone; the driver's router lists them) and no
+    /// timeout, heartbeat or task token is called directly, and its outcome reported, with no
+    /// effect tuple and no Python driver code in between; with `wake_sleeps` (Waits and retry
+    /// pauses scaled to nothing), a sleep ends at once. While that is all there is to do, it runs
+    /// again, until the execution needs the driver: other effects, a yield or its end. After a
+    /// round with calls it asks `tick()` for the time to run at: None hands back to the driver
+    /// (the execution's deadline is reached, or a stop was requested).
+    ///
+    /// Returns `(effects, progressed)`. Besides `run`'s effects, the driver gets what it must
+    /// finish itself: `("result", token, value)` for a result that is not plain JSON data (an
+    /// awaitable, or something to report as a marshal error).
+    /// The execution is not borrowed while a handler runs, so a handler may use it.
+    fn run_inline<'py>(
+        slf: &Bound<'py, Self>,
+        now_ms: i64,
+        handlers: &Bound<'py, PyDict>,
+        tick: &Bound<'py, PyAny>,
+        wake_sleeps: bool,
+    ) -> PyResult<(Bound<'py, PyList>, bool)> {
+        let py = slf.py();
+        let out = PyList::empty(py);
+        let mut now = now_ms;
+        let mut progressed = false;
+        loop {
+            let effects = slf.borrow_mut().inner.run(now);
+            let mut advanced = false;
+            let mut called = false;
+            for e in effects {
+                match e {
+                    core::Effect::Invoke {
+                        token,
+                        ref resource,
+                        ref payload,
+                        timeout_seconds: None,
+                        heartbeat_seconds: None,
+                        task_token: None,
+                        ..
+                    } => match handlers.get_item(resource)? {
+                        Some(handler) => {
+                            called = true;
+                            match call_plain(slf, &handler, token, payload)? {
+                                Some(left) => out.append(left)?,
+                                None => advanced = true,
+                            }
+                        }
+                        None => out.append(effect_tuple(py, e)?)?,
+                    },
+                    core::Effect::Sleep { token, .. } if wake_sleeps => {
+                        slf.borrow_mut().inner.wake(token);
+                        advanced = true;
+                    }
+                    other => out.append(effect_tuple(py, other)?)?,
+                }
+            }
+            progressed |= advanced;
+            if !out.is_empty() || !advanced {
+                return Ok((out, progressed));
+            }
+            if called {
+                match tick.call0()?.extract::<Option<f64>>()? {
+                    Some(t) => now = t as i64,
+                    None => return Ok((out, progressed)),
+                }
+            }
+        }
     }
 
     /// Reports a task result given as a Python value.
@@ -491,6 +520,115 @@ impl Execution {
             self.inner.transitions(),
         )
     }
+}
+
+/// An effect as the tuple the driver reads: `("invoke", token, resource, payload, timeout_s,
+/// heartbeat_s, state_name, task_token)`, `("sleep", token, seconds)`, `("cancel", token)`,
+/// `("yield",)` or `("done",)`.
+fn effect_tuple(py: Python<'_>, e: core::Effect) -> PyResult<Bound<'_, PyTuple>> {
+    match e {
+        core::Effect::Invoke {
+            token,
+            resource,
+            payload,
+            timeout_seconds,
+            heartbeat_seconds,
+            state_name,
+            task_token,
+        } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "invoke").into_any(),
+                token.into_pyobject(py)?.into_any(),
+                PyString::new(py, &resource).into_any(),
+                to_py(py, &payload)?,
+                timeout_seconds.into_pyobject(py)?.into_any(),
+                heartbeat_seconds.into_pyobject(py)?.into_any(),
+                PyString::new(py, &state_name).into_any(),
+                task_token.into_pyobject(py)?.into_any(),
+            ],
+        ),
+        core::Effect::Sleep { token, seconds } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "sleep").into_any(),
+                token.into_pyobject(py)?.into_any(),
+                PyFloat::new(py, seconds).into_any(),
+            ],
+        ),
+        core::Effect::Cancel { token } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "cancel").into_any(),
+                token.into_pyobject(py)?.into_any(),
+            ],
+        ),
+        core::Effect::Yield => PyTuple::new(py, [PyString::new(py, "yield")]),
+        core::Effect::Done => PyTuple::new(py, [PyString::new(py, "done")]),
+    }
+}
+
+/// Calls a plain sync handler for task `token` and reports its outcome, as the driver's `_invoke`
+/// would: a JSON-like result completes the task; an exception fails it, with its class name alone
+/// when nothing will read the cause (a retrier takes it and no history records it), otherwise with
+/// the (error, cause) of `expressway._resources.exception_outcome`, and its traceback is dropped
+/// (as the driver's `_fail_by` does: its frames would hold it in a cycle). A result that is not
+/// JSON data is returned for the driver to finish (see `run_inline`). Exceptions that are not
+/// `Exception`s (KeyboardInterrupt, SystemExit) propagate.
+fn call_plain<'py>(
+    slf: &Bound<'py, Execution>,
+    handler: &Bound<'py, PyAny>,
+    token: u64,
+    payload: &Value,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    static TASK_FAILED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static EXCEPTION_OUTCOME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = slf.py();
+    let exc = match handler.call1((to_py(py, payload)?,)) {
+        Ok(value) => {
+            if is_plain_data(&value) {
+                if let Ok(v) = from_py(&value, 0) {
+                    slf.borrow_mut().inner.complete(token, v);
+                    return Ok(None);
+                }
+            }
+            let kind = PyString::new(py, "result").into_any();
+            let token = token.into_pyobject(py)?.into_any();
+            return Ok(Some(PyTuple::new(py, [kind, token, value])?));
+        }
+        Err(err) if err.is_instance_of::<PyException>(py) => err.into_value(py).into_bound(py),
+        Err(err) => return Err(err),
+    };
+    // A failure nothing will read the cause of: its class name alone (a TaskFailed names its own).
+    let task_failed = TASK_FAILED.import(py, "expressway._errors", "TaskFailed")?;
+    let unseen = if exc.is_instance(task_failed)? {
+        None
+    } else {
+        let name = exc.get_type().name()?.to_str()?.to_string();
+        let unseen = slf.borrow().inner.failure_goes_unseen(token, &name);
+        unseen.then_some(name)
+    };
+    let (error, cause) = match unseen {
+        Some(name) => (name, None),
+        None => EXCEPTION_OUTCOME
+            .import(py, "expressway._resources", "exception_outcome")?
+            .call1((&exc,))?
+            .extract::<(String, Option<String>)>()?,
+    };
+    exc.setattr(intern!(py, "__traceback__"), py.None())?;
+    slf.borrow_mut().inner.fail(token, error, cause);
+    Ok(None)
+}
+
+/// A handler's usual results, which cannot be awaitables: the exact JSON types.
+fn is_plain_data(value: &Bound<'_, PyAny>) -> bool {
+    value.is_none()
+        || value.is_exact_instance_of::<PyDict>()
+        || value.is_exact_instance_of::<PyList>()
+        || value.is_exact_instance_of::<PyString>()
+        || value.is_exact_instance_of::<PyInt>()
+        || value.is_exact_instance_of::<PyFloat>()
+        || value.is_exact_instance_of::<PyBool>()
 }
 
 #[pymodule]

@@ -1,0 +1,256 @@
+"""Plain sync handlers called by the core itself (``Execution.run_inline``).
+
+A resource's first call goes through the Python driver, which routes it and lists a handler that
+takes the payload alone in ``Router.plain``; from then on the core calls that handler directly. Both
+paths must give the same outcomes: each case here runs its machine twice with the same tasks (the
+second run is the core's) and inside one execution calls the same resource more than once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+
+import expressway
+from expressway import TaskFailed
+from helpers import lambda_arn
+
+CATCH_ALL = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "After"}]
+
+
+def machine(*, retry: list[dict[str, Any]] | None = None, catch: bool = True) -> expressway.StateMachine:
+    """Task F then Task G (the same handler), caught into $.caught; then a Pass."""
+    first: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": lambda_arn("f"),
+        "ResultPath": "$.first",
+        "Next": "G",
+    }
+    second: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": lambda_arn("f"),
+        "ResultPath": "$.second",
+        "Next": "After",
+    }
+    for state in (first, second):
+        if retry is not None:
+            state["Retry"] = retry
+        if catch:
+            state["Catch"] = CATCH_ALL
+    return expressway.StateMachine(
+        {"StartAt": "F", "States": {"F": first, "G": second, "After": {"Type": "Pass", "End": True}}}
+    )
+
+
+def outcome(result: expressway.Result) -> tuple[Any, ...]:
+    """What must not depend on the path; a Lambda error document's requestId differs per call."""
+    output = result.output
+    if isinstance(output, dict) and "caught" in output:
+        cause = output["caught"].get("Cause")
+        if isinstance(cause, str) and cause.startswith("{"):
+            document = json.loads(cause)
+            document.pop("requestId", None)
+            output = {**output, "caught": {**output["caught"], "Cause": document}}
+    return result.status, result.error, output, result.transitions
+
+
+class Plain:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def __call__(self, event: Any) -> Any:
+        self.calls += 1
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        return self.answer
+
+
+async def _later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"ok": True},
+        [1, "two", None, 3.5, False],
+        "text",
+        {1, 2},  # not JSON: Runtime.MarshalError
+        ValueError("bad value"),  # caught: the Lambda error document is the cause
+        TaskFailed("Custom.Failure", {"why": "it failed"}),
+    ],
+    ids=["dict", "list", "str", "not-json", "exception", "task-failed"],
+)
+def test_the_core_calls_a_plain_handler_with_the_drivers_outcomes(answer: Any) -> None:
+    sm = machine()
+    handler = Plain(answer)
+    tasks = {"f": handler}
+    first = sm.run({"n": 1}, tasks=tasks, time_scale=0)
+    again = sm.run({"n": 1}, tasks=tasks, time_scale=0)
+    assert outcome(first) == outcome(again)
+    assert first.status == "SUCCEEDED"
+    fails = isinstance(answer, (BaseException, set))  # F fails and is caught: G is not called
+    assert handler.calls == (2 if fails else 4)
+    assert ("caught" in first.output) is fails
+
+
+def test_the_errors_of_inline_calls_are_those_aws_gives() -> None:
+    sm = machine()
+    tasks = {"f": Plain(ValueError("bad value"))}
+    sm.run({}, tasks=tasks, time_scale=0)  # routes "f": from now on the core calls it
+    result = sm.run({}, tasks=tasks, time_scale=0)
+    caught = result.output["caught"]
+    assert caught["Error"] == "ValueError"
+    document = json.loads(caught["Cause"])
+    assert document["errorMessage"] == "bad value"
+    assert document["errorType"] == "ValueError"
+    assert any("raise self.answer" in frame for frame in document["stackTrace"])
+
+    tasks = {"f": Plain({1, 2})}
+    sm.run({}, tasks=tasks, time_scale=0)
+    result = sm.run({}, tasks=tasks, time_scale=0)
+    assert result.output["caught"]["Error"] == "Runtime.MarshalError"
+
+
+def test_retried_failures_then_success_inline() -> None:
+    calls: list[int] = []
+
+    def flaky(event: dict[str, Any]) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) % 3:
+            raise ConnectionError("try again")
+        return {"attempts": len(calls)}
+
+    retry = [{"ErrorEquals": ["ConnectionError"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 1}]
+    sm = machine(retry=retry, catch=False)
+    result = sm.run({}, tasks={"f": flaky}, time_scale=0)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == {"first": {"attempts": 3}, "second": {"attempts": 6}}
+    assert len(calls) == 6
+
+
+def test_an_async_handler_is_still_awaited() -> None:
+    sm = machine()
+
+    async def handler(event: Any) -> dict[str, Any]:
+        return await _later({"async": True})
+
+    tasks = {"f": handler}
+    for _ in range(2):
+        result = sm.run({}, tasks=tasks, time_scale=0)
+        assert result.status == "SUCCEEDED"
+        assert result.output == {"first": {"async": True}, "second": {"async": True}}
+
+
+LOOP = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {"Type": "Task", "Resource": lambda_arn("work"), "ResultPath": None, "Next": "Again"},
+        "Again": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "Done"}],
+            "Default": "Work",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_a_stop_asked_for_by_a_handler_ends_a_loop_of_inline_calls() -> None:
+    asyncio.run(_stop_from_a_handler())
+
+
+async def _stop_from_a_handler() -> None:
+    sm = expressway.StateMachine(LOOP)
+    calls = [0]
+    holder: list[expressway.Execution] = []
+
+    def work(event: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 5:
+            holder[0].stop("Stopped.ByHandler", "enough")
+
+    execution = sm.start({}, tasks={"work": work}, time_scale=0)
+    holder.append(execution)
+    result = await asyncio.wait_for(execution.result(), timeout=30)
+    assert result.status == "ABORTED"
+    assert result.error == "Stopped.ByHandler"
+    assert calls[0] == 5
+
+
+def test_the_execution_time_limit_ends_a_loop_of_inline_calls() -> None:
+    sm = expressway.StateMachine(LOOP)
+    calls = [0]
+
+    def work(event: Any) -> None:
+        calls[0] += 1
+        time.sleep(0.005)
+
+    result = sm.run({}, tasks={"work": work}, time_scale=0, max_duration=0.1)
+    assert result.status == "TIMED_OUT"
+    assert 2 <= calls[0] <= 40
+
+
+def test_a_handler_may_use_its_own_execution() -> None:
+    """The core is not borrowed while it calls a handler: a handler that answers another task's
+    token of the same execution works."""
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "Wait",
+                        "States": {
+                            "Wait": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                                "Parameters": {
+                                    "FunctionName": "waiter",
+                                    "Payload": {"token.$": "$$.Task.Token"},
+                                },
+                                "End": True,
+                            }
+                        },
+                    },
+                    {
+                        "StartAt": "Pause",
+                        "States": {
+                            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Answer"},
+                            "Answer": {"Type": "Task", "Resource": lambda_arn("answer"), "End": True},
+                        },
+                    },
+                ],
+            }
+        },
+    }
+    sm = expressway.StateMachine(definition, type="STANDARD")
+    tokens: list[str] = []
+    holder: list[expressway.Execution] = []
+
+    def waiter(payload: dict[str, Any]) -> None:
+        tokens.append(payload["token"])
+
+    def answer(event: Any) -> dict[str, Any]:
+        assert holder[0].send_task_success(tokens[-1], {"answered": True})
+        return {"sent": True}
+
+    async def main() -> list[expressway.Result]:
+        results = []
+        for _ in range(2):  # the second time, the core calls `answer` itself
+            execution = sm.start({}, tasks={"waiter": waiter, "answer": answer}, time_scale=0)
+            holder[:] = [execution]
+            results.append(await asyncio.wait_for(execution.result(), timeout=30))
+        return results
+
+    for result in asyncio.run(main()):
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert result.output == [{"answered": True}, {"sent": True}]
