@@ -8,6 +8,11 @@ sleep becomes a timer. Outcomes are reported as they arrive and picked up by the
 and timers; whatever is left when the execution ends is cancelled and awaited before ``drive`` returns.
 Timers run on the event loop, or on the clock when it has a ``call_later`` (:class:`VirtualClock`).
 
+The commonest call, a sync handler that takes the payload alone, with no timeout or heartbeat, is made
+by the extension itself (``Execution.run_inline``, given the router's ``plain`` handlers): it calls
+the handler and reports the outcome as this module would, with no effect coming back here. (The core
+crate stays free of I/O; its Python binding makes the call.)
+
 Two modes share that logic. ``drive_sync`` runs without an event loop for as long as nothing needs
 one (only sync handlers, no real sleeps), which lets ``StateMachine.run`` skip creating a loop;
 async work met on the way is parked and started by ``drive``, which finishes the job on asyncio.
@@ -21,6 +26,7 @@ import heapq
 import inspect
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -33,6 +39,11 @@ __all__ = ["Driver", "TaskContext", "VirtualClock"]
 _DONE, _AGAIN, _YIELD, _WAIT = range(4)
 # What handlers usually return: never awaitable, so inspect.isawaitable (an ABC check) is skipped.
 _PLAIN_RESULTS = frozenset((dict, list, str, int, float, bool, type(None)))
+
+
+def wall_clock_ms() -> float:
+    """The default clock: the wall clock, in epoch milliseconds."""
+    return time.time() * 1000.0
 
 
 class _Job:
@@ -255,6 +266,11 @@ class Driver:
         # history is recorded: then every call goes through here.
         self._inline: dict[str, Any] | None = router.plain if inline else None
         self._wake_sleeps = time_scale == 0
+        # The clock the core reads between its rounds of plain calls, and the factor to milliseconds:
+        # the wall clock's own function (in seconds) spares a Python call a round.
+        self._inline_clock: tuple[Callable[[], float], float] = (
+            (time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)
+        )
         self._time_scale = time_scale
         self._clock = clock
         # A clock with a call_later runs the timers too (VirtualClock); otherwise the event loop does.
@@ -656,7 +672,7 @@ class Driver:
         yielded = False
         if self._inline is not None:
             effects, self._progress = ex.run_inline(
-                int(now), self._inline, self._inline_tick, self._wake_sleeps
+                int(now), self._inline, *self._inline_clock, self._deadline_ms, self._wake_sleeps
             )
         else:
             effects, self._progress = ex.run(int(now)), False
@@ -683,16 +699,10 @@ class Driver:
             return _YIELD
         return _AGAIN if self._progress else _WAIT
 
-    def _inline_tick(self) -> float | None:
-        """The time for the core's next round of plain calls, or None to hand back to ``_pump``."""
-        now = self._clock()
-        if self._stop_request is not None or now >= self._deadline_ms:
-            return None
-        return now
-
     def request_stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Abort the execution (status ABORTED) at the driver's next step."""
         self._stop_request = (error, cause)
+        self._ex.ask_stop()  # a handler the core is calling asked: the core hands back first
         self._wake_up()
 
     def drive_sync(self, *, until_yield: bool = False) -> bool:

@@ -7,13 +7,12 @@ import concurrent.futures
 import functools
 import json
 import random
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _context, _core
 from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
-from ._driver import Driver, TaskContext, VirtualClock
+from ._driver import Driver, TaskContext, VirtualClock, wall_clock_ms
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
 from ._result import Result
@@ -43,10 +42,6 @@ MACHINE_TYPES = ("EXPRESS", "STANDARD")
 _NOT_JSON = "INVALID_JSON_DESCRIPTION"
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
-
-
-def _wall_clock_ms() -> float:
-    return time.time() * 1000.0
 
 
 def _check_type(machine_type: str) -> str:
@@ -120,6 +115,7 @@ class StateMachine:
         except _core.DefinitionError as exc:
             message, code, diagnostics = exc.args
             raise InvalidDefinition(message, code, diagnostics) from None
+        self._timeout_s: float | None = self._program.timeout_seconds  # the definition's TimeoutSeconds
 
     def _name_execution(self, name: str | None) -> tuple[str, str]:
         """An execution's name (a UUID unless given) and ARN."""
@@ -165,7 +161,7 @@ class StateMachine:
             raise ValueError("max_duration must be > 0")
         if router is None:
             router = self._router(tasks)
-        clock = clock or _wall_clock_ms
+        clock = clock or wall_clock_ms
         if name is not None:
             check_name(name, "execution")
         start_ms = clock()  # float: the service reports start and stop to the microsecond
@@ -202,7 +198,7 @@ class StateMachine:
             clock=clock,
             start_ms=start_ms,
             # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
-            deadline_ms=start_ms + min(max_duration, self._program.timeout_seconds or max_duration) * 1000.0,
+            deadline_ms=start_ms + min(max_duration, self._timeout_s or max_duration) * 1000.0,
             naming=naming,
             inline=not history,
         )

@@ -326,7 +326,10 @@ impl Program {
         if history {
             inner.record_history();
         }
-        Ok(Execution { inner })
+        Ok(Execution {
+            inner,
+            stop_asked: false,
+        })
     }
 }
 
@@ -334,6 +337,8 @@ impl Program {
 #[pyclass(module = "expressway._core")]
 struct Execution {
     inner: core::Execution,
+    /// Set by `ask_stop`: `run_inline` hands back to the driver, which stops the execution.
+    stop_asked: bool,
 }
 
 #[pymethods]
@@ -353,8 +358,8 @@ impl Execution {
     /// effect tuple and no Python driver code in between; with `wake_sleeps` (Waits and retry
     /// pauses scaled to nothing), a sleep ends at once. While that is all there is to do, it runs
     /// again, until the execution needs the driver: other effects, a yield or its end. After a
-    /// round with calls it asks `tick()` for the time to run at: None hands back to the driver
-    /// (the execution's deadline is reached, or a stop was requested).
+    /// round with calls it runs at the time `clock() * clock_scale` (epoch milliseconds), unless
+    /// that is `deadline_ms` or later, or a stop was asked for (`ask_stop`): then it hands back.
     ///
     /// Returns `(effects, progressed)`. Besides `run`'s effects, the driver gets what it must
     /// finish itself: `("result", token, value)` for a result that is not plain JSON data (an
@@ -364,7 +369,9 @@ impl Execution {
         slf: &Bound<'py, Self>,
         now_ms: i64,
         handlers: &Bound<'py, PyDict>,
-        tick: &Bound<'py, PyAny>,
+        clock: &Bound<'py, PyAny>,
+        clock_scale: f64,
+        deadline_ms: f64,
         wake_sleeps: bool,
     ) -> PyResult<(Bound<'py, PyList>, bool)> {
         let py = slf.py();
@@ -407,12 +414,18 @@ impl Execution {
                 return Ok((out, progressed));
             }
             if called {
-                match tick.call0()?.extract::<Option<f64>>()? {
-                    Some(t) => now = t as i64,
-                    None => return Ok((out, progressed)),
+                let t = clock.call0()?.extract::<f64>()? * clock_scale;
+                if t >= deadline_ms || slf.borrow().stop_asked {
+                    return Ok((out, progressed));
                 }
+                now = t as i64;
             }
         }
+    }
+
+    /// Asks `run_inline` to hand back to the driver at once (the driver is stopping the execution).
+    fn ask_stop(&mut self) {
+        self.stop_asked = true;
     }
 
     /// Reports a task result given as a Python value.
