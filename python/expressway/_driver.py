@@ -248,6 +248,35 @@ def _retrieve(orphans: set[asyncio.Future[Any]], task: asyncio.Future[Any]) -> N
 
 
 class Driver:
+    __slots__ = (
+        "_beats",
+        "_callbacks",
+        "_calling",
+        "_clock",
+        "_clock_later",
+        "_deadline_ms",
+        "_deadline_timer",
+        "_end_ms",
+        "_ex",
+        "_expired",
+        "_inline",
+        "_inline_clock",
+        "_jobs",
+        "_loop",
+        "_names",
+        "_naming",
+        "_orphans",
+        "_parked",
+        "_progress",
+        "_router",
+        "_start_ms",
+        "_stop_request",
+        "_time_scale",
+        "_waiter",
+        "_wake_sleeps",
+        "token_listener",
+    )
+
     def __init__(
         self,
         execution: Any,
