@@ -419,7 +419,7 @@ class Driver:
             return
         if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
             self._beats.pop(token, None)
-            self._await_call(token, value, timeout_s, heartbeat_s, route.shape)
+            self._start_call(token, value, timeout_s, heartbeat_s, route.shape)
             return
         if timed:
             # A sync handler cannot be interrupted: see afterwards whether it ran past a limit.
@@ -436,22 +436,9 @@ class Driver:
         """What a plain handler the core called returned, when the core left it to the driver: an
         awaitable, or a value that is not JSON data."""
         if inspect.isawaitable(value):
-            self._await_call(token, value, None, None, None)
+            self._start_call(token, value, None, None, None)
         else:
             self._complete(token, value, None)
-
-    def _await_call(
-        self,
-        token: int,
-        awaitable: Awaitable[Any],
-        timeout_s: float | None,
-        heartbeat_s: float | None,
-        shape: Callable[[Any], Any] | None,
-    ) -> None:
-        if self._loop is None:
-            self._parked.append(("call", token, awaitable, timeout_s, heartbeat_s, shape))
-        else:
-            self._start_call(token, awaitable, timeout_s, heartbeat_s, shape)
 
     def _start_call(
         self,
@@ -461,6 +448,10 @@ class Driver:
         heartbeat_s: float | None,
         shape: Callable[[Any], Any] | None,
     ) -> None:
+        """An async handler's call becomes a task (parked until ``drive`` runs, without a loop)."""
+        if self._loop is None:
+            self._parked.append(("call", token, awaitable, timeout_s, heartbeat_s, shape))
+            return
         task = asyncio.ensure_future(awaitable)
         job = self._jobs[token] = _Job(task, None, heartbeat_s)
         task.add_done_callback(functools.partial(self._on_call_done, token, shape))
