@@ -4,10 +4,15 @@ functions)."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import pickle
 import re
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -128,6 +133,101 @@ def test_bad_arguments() -> None:
         jsonata_evaluate("$", {1, 2})
     with pytest.raises(TypeError):
         jsonata_evaluate("$x", bindings={1: 2})  # type: ignore[dict-item]
+
+
+def test_data_by_keyword_and_bindings_by_position_or_keyword() -> None:
+    doc = {"a": 1}
+    assert jsonata_evaluate("a", data=doc) == 1
+    assert jsonata_evaluate(expression="a", data=doc) == 1
+    assert jsonata_evaluate("a + $b", doc, {"b": 2}) == 3
+    assert jsonata_evaluate("a + $b", data=doc, bindings={"b": 2}) == 3
+    assert jsonata_evaluate("$b", bindings={"b": 2}) == 2  # no data, bindings by keyword
+    assert jsonata_evaluate("$type($)", data=None) == "null"
+    assert jsonata_evaluate("$type($)", None, {"b": 2}) == "null"
+    assert jsonata_evaluate("$type($)", bindings={"b": 2}) is UNDEFINED
+    assert jsonata_evaluate("$", 0) == 0 and jsonata_evaluate("$", False) is False
+    with pytest.raises(TypeError):
+        jsonata_evaluate("$", {}, None, 5000)  # type: ignore[misc]  # timeout_ms is keyword-only
+    with pytest.raises(TypeError):
+        jsonata_evaluate("$", nope=1)  # type: ignore[call-arg]
+
+
+def test_bindings_may_be_any_mapping() -> None:
+    class Variables(Mapping[str, Any]):
+        def __init__(self, **values: Any) -> None:
+            self._values = values
+
+        def __getitem__(self, name: str) -> Any:
+            return self._values[name]
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(self._values)
+
+        def __len__(self) -> int:
+            return len(self._values)
+
+    assert jsonata_evaluate("$x + $y", bindings=Variables(x=1, y=2)) == 3
+    assert jsonata_evaluate("$x", {}, MappingProxyType({"x": [1]})) == [1]
+    assert jsonata_evaluate("$x", bindings=Variables()) is UNDEFINED
+    with pytest.raises(TypeError):
+        jsonata_evaluate("$x", bindings=5)  # type: ignore[arg-type]
+
+
+def test_the_cache_of_compiled_expressions_holds_more_than_fit() -> None:
+    # More distinct expressions than the cache keeps (1024): each is right, before and after the
+    # cache has been emptied to make room.
+    texts = [f"$ + {i}" for i in range(2500)]
+    for _ in range(2):
+        assert [jsonata_evaluate(t, 1) for t in texts] == [i + 1 for i in range(2500)]
+    # The same text from a different str object, and from a str subclass, finds the same entry.
+    assert jsonata_evaluate("".join(["$ + ", "7"]), 1) == 8
+
+    class Text(str):
+        def __hash__(self) -> int:
+            raise AssertionError("the cache does not call methods of a str subclass")
+
+    assert jsonata_evaluate(Text("$ + 7"), 1) == 8
+    with pytest.raises(JsonataError):
+        jsonata_evaluate(Text("$ +"), 1)
+
+
+def test_errors_are_expressway_jsonata_errors() -> None:
+    for expression, code in [("(", "S0"), ("'a' + 1", "T2001"), ("$string(1/0)", "D3001"), ("1/0", "D1001")]:
+        with pytest.raises(JsonataError) as e:
+            jsonata_evaluate(expression, {})
+        assert type(e.value) is expressway.JsonataError
+        assert e.value.code.startswith(code), (expression, e.value.code)
+        assert e.value.message and str(e.value) == f"{e.value.code}: {e.value.message}"
+        assert e.value.args == (str(e.value),)
+    # A syntax error is not cached: the same text fails again, the same way.
+    with pytest.raises(JsonataError) as again:
+        jsonata_evaluate("(", {})
+    assert again.value.code.startswith("S0")
+
+
+def test_a_non_str_expression_is_a_type_error() -> None:
+    for value, name in [(42, "int"), (b"a", "bytes"), (None, "NoneType")]:
+        with pytest.raises(TypeError, match=f"^expression must be a str, not {name}$"):
+            jsonata_evaluate(value)  # type: ignore[arg-type]
+
+
+def test_calls_from_several_threads() -> None:
+    def work(n: int) -> list[Any]:
+        return [jsonata_evaluate(f"k * $n + {i % 50}", {"k": 2}, {"n": n}) for i in range(300)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(8)))
+    assert results == [[2 * n + i % 50 for i in range(300)] for n in range(8)]
+
+
+def test_the_function_is_documented() -> None:
+    assert jsonata_evaluate.__doc__ is not None
+    assert jsonata_evaluate.__doc__.startswith("Evaluate the JSONata ``expression`` against ``data``")
+    parameters = inspect.signature(jsonata_evaluate).parameters
+    assert list(parameters) == ["expression", "data", "bindings", "timeout_ms", "max_depth"]
+    assert parameters["timeout_ms"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["max_depth"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["bindings"].default is None
 
 
 def test_eval_is_not_available() -> None:

@@ -1,6 +1,6 @@
 """Type stub for the Rust extension ``expressway._core`` (built from rust/py)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 class DefinitionError(Exception):
@@ -53,8 +53,15 @@ class Execution:
     def time_out(self, now_ms: int | None = None) -> None: ...
     def history_json(self, include_data: bool = True) -> str: ...
 
-class JsonataError(Exception):
-    """args: (code: str, message: str)"""
+def jsonata_evaluate(
+    expression: str,
+    data: Any = ...,
+    bindings: Mapping[str, Any] | None = None,
+    *,
+    timeout_ms: int | None = None,
+    max_depth: int | None = None,
+) -> Any:
+    """``expressway.jsonata_evaluate`` (see its docstring); raises ``expressway.JsonataError``."""
 
 class JsonataExpression:
     source: str

@@ -321,10 +321,6 @@ impl Expression {
         rng: &Rc<RefCell<Rng>>,
         now_ms: Option<i64>,
     ) -> Result<JValue, Error> {
-        let mut context = Context::new();
-        for (name, value) in &bindings.vars {
-            context.bind(name.clone(), value.clone());
-        }
         // The time limit is the evaluator's own: it reads the clock as it goes. (A watchdog
         // thread cancelling a token would spare those reads, about a tenth of a short
         // expression's time, but the core has no threads of its own: DESIGN.md.)
@@ -345,6 +341,11 @@ impl Expression {
             return self
                 .with_bytecode(|compiled| compiled.evaluate_with_options(data, options))
                 .map_err(|e| eval_error(&e));
+        }
+        // (Made only here: the bytecode machine above has no use for a context.)
+        let mut context = Context::new();
+        for (name, value) in &bindings.vars {
+            context.bind(name.clone(), value.clone());
         }
         let mut ev = Evaluator::with_options(context, options);
         if self.aws != 0 {

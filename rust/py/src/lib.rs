@@ -657,20 +657,151 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSONata (python/expressway/_jsonata.py is the public face)
+// JSONata: `jsonata_evaluate` is the public function itself (expressway re-exports it as it is);
+// python/expressway/_jsonata.py holds the rest of the API (UNDEFINED, JsonataError).
 
-create_exception!(
-    _core,
-    JsonataError,
-    PyException,
-    "A JSONata compile or evaluation error: args are (code, message)."
-);
+/// expressway.JsonataError and expressway.UNDEFINED, the Python objects of _jsonata.py, each
+/// fetched once, on first use: _jsonata.py imports this module, so this module cannot import it
+/// while it loads.
+static JSONATA_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static UNDEFINED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn jsonata_error(e: core::jsonata::Error) -> PyErr {
-    JsonataError::new_err((e.code, e.message))
+const JSONATA_MODULE: &str = "expressway._jsonata";
+
+/// `expressway.JsonataError(code, message)`.
+fn jsonata_error(py: Python<'_>, code: String, message: String) -> PyErr {
+    match JSONATA_ERROR.import(py, JSONATA_MODULE, "JsonataError") {
+        Ok(class) => PyErr::from_type(class.clone(), (code, message)),
+        Err(e) => e,
+    }
 }
 
-/// A parsed JSONata expression.
+fn undefined(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    UNDEFINED.import(py, JSONATA_MODULE, "UNDEFINED")
+}
+
+/// The most expressions `jsonata_evaluate` keeps compiled (as the `lru_cache` of the Python
+/// function it replaces did).
+const COMPILED_MAX: usize = 1024;
+
+/// The expressions `jsonata_evaluate` has compiled: a dict from their text (an exact str) to
+/// their JsonataExpression (which holds the `Arc` of the compiled expression). A Python dict
+/// rather than a Rust map: a lookup uses the hash the str object keeps (no hashing of the text
+/// on each call) and needs no lock of ours, as a dict is safe to share between threads (under
+/// the GIL, and by its own locking in free-threaded builds).
+///
+/// When it is full and one more expression is compiled, it is emptied, not trimmed to the least
+/// recently used ones: a hit (the common case) then costs one lookup and no bookkeeping, a
+/// program whose expressions fit never compiles one twice, and one that cycles through more
+/// than fit would miss as often under LRU; the cost is bounded (at most one recompilation per
+/// expression per COMPILED_MAX compilations).
+static COMPILED: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+fn compiled<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, JsonataExpression>> {
+    let cache = COMPILED
+        .get_or_init(py, || PyDict::new(py).unbind())
+        .bind(py);
+    // A str subclass is looked up as the plain str of its text, so that no method of it runs.
+    let plain;
+    let key = if text.is_exact_instance_of::<PyString>() {
+        text
+    } else {
+        plain = PyString::new(py, text.to_str()?);
+        &plain
+    };
+    if let Some(found) = cache.get_item(key)? {
+        return Ok(found.cast_into::<JsonataExpression>()?);
+    }
+    let made = Bound::new(py, JsonataExpression::new(py, key.to_str()?)?)?;
+    if cache.len() >= COMPILED_MAX {
+        cache.clear();
+    }
+    cache.set_item(key, &made)?;
+    Ok(made)
+}
+
+/// `jsonata_evaluate`'s `data`: any object (`None` is JSON null), or left out (no input).
+enum Data<'py> {
+    Given(Bound<'py, PyAny>),
+    Missing,
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Data<'py> {
+    type Error = std::convert::Infallible;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> Result<Self, Self::Error> {
+        Ok(Data::Given(obj.to_owned()))
+    }
+}
+
+/// Evaluate the JSONata ``expression`` against ``data`` and return its result.
+///
+/// - ``data``: the input (``$``), any JSON-like Python value (dict, list, str, int, float, bool,
+///   None). Leave it out for no input (``$`` is undefined); ``data=None`` is JSON ``null``.
+///   Dicts are read lazily: only what the expression reaches is converted (a path into a large
+///   document costs what the path costs), so a value that is not JSON-like raises ``TypeError``
+///   only when the expression reads it, and a dict the result passes on untouched is the
+///   caller's own object, not a copy.
+/// - ``bindings``: variables, by name without the ``$`` (``{"x": 1}`` makes ``$x`` 1).
+/// - ``timeout_ms`` (default 10 seconds) and ``max_depth`` (default: the evaluator's own bound)
+///   limit the evaluation; past either it fails with code ``U1001``.
+///
+/// Returns the result as Python values (numbers that are whole are ``int``), or
+/// :data:`UNDEFINED` when the expression yields nothing. Raises :class:`JsonataError` for a
+/// syntax or evaluation error. Compiled expressions are cached, so evaluating the same text
+/// again does not parse it again.
+#[pyfunction]
+#[pyo3(
+    signature = (expression, data = Data::Missing, bindings = None, *, timeout_ms = None, max_depth = None),
+    text_signature = "(expression, data=..., bindings=None, *, timeout_ms=None, max_depth=None)"
+)]
+fn jsonata_evaluate<'py>(
+    py: Python<'py>,
+    expression: &Bound<'py, PyAny>,
+    data: Data<'py>,
+    bindings: Option<&Bound<'py, PyAny>>,
+    timeout_ms: Option<u64>,
+    max_depth: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Ok(text) = expression.cast::<PyString>() else {
+        return Err(PyTypeError::new_err(format!(
+            "expression must be a str, not {}",
+            expression.get_type().name()?
+        )));
+    };
+    // Any mapping: a dict as it is, anything else as dict() makes it.
+    let bindings = match bindings {
+        None => None,
+        Some(b) => Some(match b.cast_exact::<PyDict>() {
+            Ok(d) => d.clone(),
+            Err(_) => py.get_type::<PyDict>().call1((b,))?.cast_into::<PyDict>()?,
+        }),
+    };
+    let expression = compiled(py, text)?;
+    let data = match &data {
+        Data::Given(data) => Some(data),
+        Data::Missing => None,
+    };
+    let result = evaluate_jsonata(
+        py,
+        &expression.get().inner,
+        data,
+        bindings.as_ref(),
+        None, // a fresh seed for $random() and $uuid()
+        timeout_ms,
+        max_depth,
+    )?;
+    match result {
+        Some(value) => Ok(value),
+        None => undefined(py).cloned(),
+    }
+}
+
+/// A parsed JSONata expression: what jsonata_evaluate's cache holds, and usable directly (with a
+/// seed of its own, for tests and measurements). Its errors are `expressway.JsonataError` too.
 #[pyclass(frozen, module = "expressway._core")]
 struct JsonataExpression {
     inner: Arc<core::jsonata::Expression>,
@@ -679,8 +810,9 @@ struct JsonataExpression {
 #[pymethods]
 impl JsonataExpression {
     #[new]
-    fn new(expression: &str) -> PyResult<JsonataExpression> {
-        let inner = core::jsonata::Expression::compile(expression).map_err(jsonata_error)?;
+    fn new(py: Python<'_>, expression: &str) -> PyResult<JsonataExpression> {
+        let inner = core::jsonata::Expression::compile(expression)
+            .map_err(|e| jsonata_error(py, e.code, e.message))?;
         Ok(JsonataExpression {
             inner: Arc::new(inner),
         })
@@ -706,44 +838,61 @@ impl JsonataExpression {
         timeout_ms: Option<u64>,
         max_depth: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let limits = core::jsonata::Limits {
-            timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
-            max_depth,
-        };
-        let mut scope = core::jsonata::Bindings::new();
-        if let Some(b) = bindings {
-            for (k, v) in b.iter() {
-                let name: String = k.extract().map_err(|_| {
-                    PyTypeError::new_err("jsonata bindings: variable names must be strings")
-                })?;
-                scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
-            }
-        }
-        let seed = seed.unwrap_or_else(|| IDS.next_u64());
-        // Python values go straight into the evaluator's representation and its result straight
-        // back (no serde_json tree in between); the evaluator's values are not Send, so the
-        // evaluation keeps the GIL. Dicts are read lazily (see data_to_jvalue); data the lazy
-        // reader cannot convert (a tuple inside, an int beyond 64 bits) is converted whole by
-        // our own reader and the evaluation made again, with the same seed: it is deterministic.
-        let evaluate = |input: Option<core::jsonata::JValue>| {
-            let input = input.map(core::jsonata::Prepared::from_jvalue);
-            let mut rng = core::rng::Rng::new(seed);
-            let mut env = core::jsonata::Env {
-                rng: &mut rng,
-                limits,
-            };
-            self.inner.evaluate_jvalue(input.as_ref(), &scope, &mut env)
-        };
-        let result = if !has_data {
-            evaluate(None)
-        } else {
-            match data_to_jvalue(data).map(|lazy| evaluate(Some(lazy))) {
-                Ok(result) if !result.as_ref().is_err_and(|e| e.is_data_conversion()) => result,
-                _ => evaluate(Some(py_to_jvalue(data, 0)?)),
-            }
-        };
-        Ok(jvalue_to_py(py, &result.map_err(jsonata_error)?, 0)?.unwrap_or(undefined))
+        let data = has_data.then_some(data);
+        let result =
+            evaluate_jsonata(py, &self.inner, data, bindings, seed, timeout_ms, max_depth)?;
+        Ok(result.unwrap_or(undefined))
     }
+}
+
+/// Evaluate `expression` against `data` (`None`: no input), with `bindings` as its variables;
+/// `Ok(None)` when it yields nothing. `seed` seeds `$random()` and `$uuid()` (`None`: a fresh one).
+fn evaluate_jsonata<'py>(
+    py: Python<'py>,
+    expression: &core::jsonata::Expression,
+    data: Option<&Bound<'py, PyAny>>,
+    bindings: Option<&Bound<'py, PyDict>>,
+    seed: Option<u64>,
+    timeout_ms: Option<u64>,
+    max_depth: Option<usize>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let limits = core::jsonata::Limits {
+        timeout_ms: timeout_ms.or(core::jsonata::Limits::default().timeout_ms),
+        max_depth,
+    };
+    let mut scope = core::jsonata::Bindings::new();
+    if let Some(b) = bindings {
+        for (k, v) in b.iter() {
+            let name: String = k.extract().map_err(|_| {
+                PyTypeError::new_err("jsonata bindings: variable names must be strings")
+            })?;
+            scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
+        }
+    }
+    let seed = seed.unwrap_or_else(|| IDS.next_u64());
+    // Python values go straight into the evaluator's representation and its result straight
+    // back (no serde_json tree in between); the evaluator's values are not Send, so the
+    // evaluation keeps the GIL. Dicts are read lazily (see data_to_jvalue); data the lazy
+    // reader cannot convert (a tuple inside, an int beyond 64 bits) is converted whole by
+    // our own reader and the evaluation made again, with the same seed: it is deterministic.
+    let evaluate = |input: Option<core::jsonata::JValue>| {
+        let input = input.map(core::jsonata::Prepared::from_jvalue);
+        let mut rng = core::rng::Rng::new(seed);
+        let mut env = core::jsonata::Env {
+            rng: &mut rng,
+            limits,
+        };
+        expression.evaluate_jvalue(input.as_ref(), &scope, &mut env)
+    };
+    let result = match data {
+        None => evaluate(None),
+        Some(data) => match data_to_jvalue(data).map(|lazy| evaluate(Some(lazy))) {
+            Ok(result) if !result.as_ref().is_err_and(|e| e.is_data_conversion()) => result,
+            _ => evaluate(Some(py_to_jvalue(data, 0)?)),
+        },
+    };
+    let value = result.map_err(|e| jsonata_error(py, e.code, e.message))?;
+    jvalue_to_py(py, &value, 0)
 }
 
 /// The data of an evaluation. A dict (or a list of them) is read lazily, through jsonata-core's
@@ -856,10 +1005,11 @@ fn jvalue_to_py<'py>(
         JValue::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         JValue::Number(n) => {
             if !n.is_finite() {
-                return Err(JsonataError::new_err((
-                    "D1001",
-                    "Number out of range: the result is not a finite number",
-                )));
+                return Err(jsonata_error(
+                    py,
+                    "D1001".into(),
+                    "Number out of range: the result is not a finite number".into(),
+                ));
             }
             const EXACT: f64 = 9_007_199_254_740_992.0;
             if n.fract() == 0.0 && n.abs() <= EXACT {
@@ -896,7 +1046,7 @@ fn jvalue_to_py<'py>(
 }
 
 fn jsonata_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("JsonataError", m.py().get_type::<JsonataError>())?;
+    m.add_function(wrap_pyfunction!(jsonata_evaluate, m)?)?;
     m.add_class::<JsonataExpression>()?;
     Ok(())
 }
