@@ -6,7 +6,9 @@ the others are given their compiled objects), from Python data to Python data, `
 All three must agree on every result before anything is timed. The expressway benchmark records the
 ratios to the other two in ``extra_info`` (``x_jsonata_python``, ``x_jsonatapy``: how many times faster)
 once the baselines of the same expression have run; the baselines are skipped when their package is
-not installed (``make bench`` and ``make bench-quick`` install both).
+not installed (``make bench`` and ``make bench-quick`` install both). ``x_jsonatapy_bounded`` compares
+with jsonatapy given the same time limit as expressway's default (10 s): jsonatapy has none unless
+asked, and the evaluator they share reads the clock at every step when it has one.
 
 ``EXPRESSWAY_BENCH_QUICK=1`` runs each benchmark once with a short loop.
 """
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover
     jsonatapy = None
 
 LOOP = 5 if QUICK else 200
+DEFAULT_TIMEOUT_MS = 10_000  # expressway.jsonata_evaluate's default time limit
 
 DOCUMENT: dict[str, Any] = {
     "order": {
@@ -113,6 +116,14 @@ def _jsonatapy(expr: str) -> Callable[[Any], Any]:
     return compiled.evaluate
 
 
+def _jsonatapy_bounded(expr: str) -> Callable[[Any], Any]:
+    """jsonatapy with the time limit expressway always applies (10 s by default): jsonatapy's own
+    default is no limit, and a limit costs a clock read at every step of the evaluation."""
+    assert jsonatapy is not None
+    compiled = jsonatapy.compile(expr)
+    return lambda data: compiled.evaluate(data, timeout=DEFAULT_TIMEOUT_MS)
+
+
 def _reference(name: str) -> Any:
     return expressway.jsonata_evaluate(EXPRESSIONS[name], DOCUMENT)
 
@@ -157,10 +168,20 @@ def test_jsonatapy(benchmark, name: str) -> None:
     _BASELINES[("jsonatapy", name)] = _run(benchmark, name, "jsonatapy", _jsonatapy)
 
 
+@pytest.mark.skipif(jsonatapy is None, reason="jsonatapy is not installed")
+@pytest.mark.parametrize("name", list(EXPRESSIONS))
+def test_jsonatapy_bounded(benchmark, name: str) -> None:
+    _BASELINES[("jsonatapy-bounded", name)] = _run(benchmark, name, "jsonatapy-bounded", _jsonatapy_bounded)
+
+
 @pytest.mark.parametrize("name", list(EXPRESSIONS))
 def test_expressway(benchmark, name: str) -> None:
     per_eval = _run(benchmark, name, "expressway", _expressway)
-    for library, key in (("jsonata-python", "x_jsonata_python"), ("jsonatapy", "x_jsonatapy")):
+    for library, key in (
+        ("jsonata-python", "x_jsonata_python"),
+        ("jsonatapy", "x_jsonatapy"),
+        ("jsonatapy-bounded", "x_jsonatapy_bounded"),
+    ):
         baseline = _BASELINES.get((library, name))
         if baseline is not None:
             benchmark.extra_info[key] = round(baseline / per_eval, 2)

@@ -42,7 +42,9 @@ def _table(lines: list[tuple]) -> None:
 
 def _jsonata_table(infos: list[dict]) -> None:
     """bench_jsonata.py: expressway's evaluations/s per expression and how many times the baselines' rate."""
-    lines: list[tuple] = [("jsonata expression", "evals/s", "x jsonata-python", "x jsonatapy")]
+    lines: list[tuple] = [
+        ("jsonata expression", "evals/s", "x jsonata-python", "x jsonatapy", "x jsonatapy same time limit")
+    ]
     for info in infos:
         lines.append(
             (
@@ -50,6 +52,7 @@ def _jsonata_table(infos: list[dict]) -> None:
                 _fmt(info["evaluations_per_second"]),
                 _fmt(info.get("x_jsonata_python"), 2),
                 _fmt(info.get("x_jsonatapy"), 2),
+                _fmt(info.get("x_jsonatapy_bounded"), 2),
             )
         )
     print()
