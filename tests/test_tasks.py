@@ -188,7 +188,7 @@ def test_every_failure_keeps_its_lambda_cause_where_it_can_be_seen() -> None:
     assert json.loads(result.cause)["errorMessage"] == "no"
 
     machine = expressway.StateMachine(task_machine(lambda_arn("f"), Retry=retry))
-    driver = machine._prepare({}, None, {"f": always}, 0, None, 300, None, None, history=True)
+    driver = machine._start({}, None, {"f": always}, 0, None, 300, None, None, history=True).driver()
     driver.drive_sync()
     events = json.loads(driver.core.history_json())
     failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]

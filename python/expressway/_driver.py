@@ -34,7 +34,7 @@ from ._errors import TaskFailed
 from ._resources import LAMBDA_INVOKE_WAIT, Route, Router, exception_outcome, marshal_error_outcome
 from ._result import Result
 
-__all__ = ["Driver", "TaskContext", "VirtualClock"]
+__all__ = ["Driver", "Start", "TaskContext", "VirtualClock"]
 
 _DONE, _AGAIN, _YIELD, _WAIT = range(4)
 # What handlers usually return: never awaitable, so inspect.isawaitable (an ABC check) is skipped.
@@ -44,6 +44,12 @@ _PLAIN_RESULTS = frozenset((dict, list, str, int, float, bool, type(None)))
 def wall_clock_ms() -> float:
     """The default clock: the wall clock, in epoch milliseconds."""
     return time.time() * 1000.0
+
+
+def _inline_clock(clock: Callable[[], float]) -> tuple[Callable[[], float], float]:
+    """The clock the core reads between its rounds of plain calls, and the factor to milliseconds:
+    the wall clock's own function (in seconds) spares a Python call a round."""
+    return (time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)
 
 
 class _Job:
@@ -267,6 +273,7 @@ class Driver:
         "_naming",
         "_orphans",
         "_parked",
+        "_pending",
         "_progress",
         "_router",
         "_start_ms",
@@ -277,38 +284,26 @@ class Driver:
         "token_listener",
     )
 
-    def __init__(
-        self,
-        execution: Any,
-        router: Router,
-        *,
-        time_scale: float,
-        clock: Callable[[], float],
-        start_ms: float,
-        deadline_ms: float,
-        naming: Callable[[], tuple[str, str]],
-        inline: bool = True,
-    ) -> None:
-        self._ex = execution
-        self._router = router
+    def __init__(self, start: Start) -> None:
+        """Drives the execution of ``start`` from where it is (see :meth:`Start.driver`)."""
+        self._ex = start.execution
+        self._router = router = start.router
         # Plain sync handlers are called by the core itself (Execution.run_inline), unless the
         # history is recorded: then every call goes through here.
-        self._inline: dict[str, Any] | None = router.plain if inline else None
-        self._wake_sleeps = time_scale == 0
-        # The clock the core reads between its rounds of plain calls, and the factor to milliseconds:
-        # the wall clock's own function (in seconds) spares a Python call a round.
-        self._inline_clock: tuple[Callable[[], float], float] = (
-            (time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)
-        )
-        self._time_scale = time_scale
-        self._clock = clock
+        self._inline: dict[str, Any] | None = router.plain if start.inline else None
+        self._wake_sleeps = start.time_scale == 0
+        self._inline_clock = _inline_clock(start.clock)
+        # The effects of a first run made before the driver existed (Start.finish_inline).
+        self._pending = start.pending
+        self._time_scale = start.time_scale
+        self._clock = clock = start.clock
         # A clock with a call_later runs the timers too (VirtualClock); otherwise the event loop does.
         self._clock_later: Callable[..., TimerHandle] | None = getattr(clock, "call_later", None)
-        self._deadline_ms = deadline_ms
-        self._start_ms = start_ms
+        self._deadline_ms = start.deadline_ms
+        self._start_ms = start.start_ms
         self._end_ms: float | None = None
         # The execution's (name, ARN): made when first asked for (most runs never ask).
-        self._naming = naming
+        self._naming = start.naming
         self._names: tuple[str, str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[int, _Job] = {}
@@ -690,7 +685,9 @@ class Driver:
             ex.time_out(now_ms=int(now))
             return _DONE
         yielded = False
-        if self._inline is not None:
+        if self._pending is not None:
+            (effects, self._progress), self._pending = self._pending, None
+        elif self._inline is not None:
             effects, self._progress = ex.run_inline(
                 int(now), self._inline, *self._inline_clock, self._deadline_ms, self._wake_sleeps
             )
@@ -844,18 +841,84 @@ class Driver:
             self._end_ms = self._clock()
 
     def result(self) -> Result:
-        ex = self._ex
         end = self._end_ms if self._end_ms is not None else self._clock()
-        status, error, cause, transitions = ex.outcome()
-        return Result(
-            status=status,
-            core=ex,  # the Result keeps it only when the execution succeeded
-            error=error,
-            cause=cause,
-            transitions=transitions,
-            duration=max(0.0, (end - self._start_ms) / 1000.0),
-            names=lambda: self.names,
+        return _result(self._ex, self._start_ms, end, lambda: self.names)
+
+
+class Start:
+    """A started core execution, before anything drives it. Most executions of plain sync handlers end
+    in their first ``run_inline``: :meth:`finish_inline` tries that and returns their Result without a
+    Driver ever being made; otherwise :meth:`driver` makes the Driver, which goes on from there."""
+
+    __slots__ = (
+        "clock",
+        "deadline_ms",
+        "execution",
+        "inline",
+        "naming",
+        "pending",
+        "router",
+        "start_ms",
+        "time_scale",
+    )
+
+    def __init__(
+        self,
+        execution: Any,
+        router: Router,
+        *,
+        time_scale: float,
+        clock: Callable[[], float],
+        start_ms: float,
+        deadline_ms: float,
+        naming: Callable[[], tuple[str, str]],
+        inline: bool,
+    ) -> None:
+        self.execution = execution
+        self.router = router
+        self.time_scale = time_scale
+        self.clock = clock
+        self.start_ms = start_ms
+        self.deadline_ms = deadline_ms
+        self.naming = naming
+        self.inline = inline
+        self.pending: tuple[list[tuple[Any, ...]], bool] | None = None
+
+    def finish_inline(self) -> Result | None:
+        """The first run, at the start time, with plain calls made by the core; the Result when that
+        ended the execution, else None (the driver takes over, given the run's effects)."""
+        if not self.inline:
+            return None
+        ex = self.execution
+        effects, progressed = ex.run_inline(
+            int(self.start_ms),
+            self.router.plain,
+            *_inline_clock(self.clock),
+            self.deadline_ms,
+            self.time_scale == 0,
         )
+        if len(effects) != 1 or effects[0][0] != "done":
+            self.pending = (effects, progressed)
+            return None
+        return _result(ex, self.start_ms, self.clock(), self.naming)
+
+    def driver(self) -> Driver:
+        """The Driver that takes the execution on from here (after :meth:`finish_inline` or not)."""
+        return Driver(self)
+
+
+def _result(ex: Any, start_ms: float, end_ms: float, names: Callable[[], tuple[str, str]]) -> Result:
+    """The Result of the finished core execution ``ex``."""
+    status, error, cause, transitions = ex.outcome()
+    return Result(
+        status=status,
+        core=ex,  # the Result keeps it only when the execution succeeded
+        error=error,
+        cause=cause,
+        transitions=transitions,
+        duration=max(0.0, (end_ms - start_ms) / 1000.0),
+        names=names,
+    )
 
 
 def _close_parked(item: tuple[Any, ...]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _context, _core
 from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
-from ._driver import Driver, TaskContext, VirtualClock, wall_clock_ms
+from ._driver import Driver, Start, TaskContext, VirtualClock, wall_clock_ms
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
 from ._result import Result
@@ -139,7 +139,7 @@ class StateMachine:
     def __repr__(self) -> str:
         return f"StateMachine(name={self.name!r}, type={self.type!r})"
 
-    def _prepare(
+    def _start(
         self,
         input: Any,
         input_json: str | None,
@@ -152,7 +152,7 @@ class StateMachine:
         *,
         router: Router | None = None,
         history: bool = False,
-    ) -> Driver:
+    ) -> Start:
         if input_json is not None and input is not None:
             raise TypeError("give either input or input_json, not both")
         if time_scale < 0:
@@ -191,7 +191,7 @@ class StateMachine:
                 )
         except ValueError as exc:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
-        return Driver(
+        return Start(
             execution,
             router,
             time_scale=float(time_scale),
@@ -231,7 +231,11 @@ class StateMachine:
         needed (sync handlers only, no real sleeps), none is created. Called from a thread that runs
         an event loop, the execution runs on a loop of its own in a worker thread.
         """
-        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        start = self._start(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        result = start.finish_inline()
+        if result is not None:
+            return result
+        driver = start.driver()
         if not driver.drive_sync():
             try:
                 asyncio.get_running_loop()
@@ -259,9 +263,13 @@ class StateMachine:
         Same arguments as :meth:`run`. Cancelling the awaiting task aborts the execution, cancels
         every handler still running, and re-raises ``CancelledError``.
         """
-        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        start = self._start(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
         # As far as it goes without waiting, the execution runs here and now (no task, no timer);
         # drive() takes over at the first wait or yield.
+        result = start.finish_inline()
+        if result is not None:
+            return result
+        driver = start.driver()
         if not driver.drive_sync(until_yield=True):
             await driver.drive()
         return driver.result()
@@ -280,7 +288,7 @@ class StateMachine:
     ) -> Execution:
         """Start an execution in the background of the running event loop and return its
         :class:`Execution` handle, which can be awaited or stopped. Same arguments as :meth:`run`."""
-        driver = self._prepare(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
+        driver = self._start(input, input_json, tasks, time_scale, name, max_duration, seed, clock).driver()
         task = asyncio.get_running_loop().create_task(driver.drive())
         _BACKGROUND.add(task)  # the loop holds tasks weakly: keep started executions alive until they end
         task.add_done_callback(_BACKGROUND.discard)

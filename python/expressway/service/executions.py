@@ -44,7 +44,7 @@ class ExecutionActions(TaskTokenActions):
             raise ServiceError("ThrottlingException", "Rate exceeded")
         express = machine.type == "EXPRESS"
         try:
-            driver = machine.machine._prepare(
+            driver = machine.machine._start(
                 input=None,
                 input_json=text,
                 tasks=None,
@@ -55,7 +55,7 @@ class ExecutionActions(TaskTokenActions):
                 clock=None,
                 router=self.router,
                 history=machine.records_history,
-            )
+            ).driver()
         except ValueError as exc:
             message = (
                 str(exc)
