@@ -293,7 +293,7 @@ class Driver:
         self._inline: dict[str, Any] | None = router.plain if start.inline else None
         self._wake_sleeps = start.time_scale == 0
         self._inline_clock = _inline_clock(start.clock)
-        # The effects of a first run made before the driver existed (Start.finish_inline).
+        # The effects of a first run made before the driver existed (Start.first_run).
         self._pending = start.pending
         self._time_scale = start.time_scale
         self._clock = clock = start.clock
@@ -847,8 +847,9 @@ class Driver:
 
 class Start:
     """A started core execution, before anything drives it. Most executions of plain sync handlers end
-    in their first ``run_inline``: :meth:`finish_inline` tries that and returns their Result without a
-    Driver ever being made; otherwise :meth:`driver` makes the Driver, which goes on from there."""
+    in their first ``run_inline``: :meth:`first_run` tries that and returns their Result without a
+    Driver ever being made, or the Driver that goes on from there. (Callers keep only what it returns:
+    a Start held during a long execution would keep that first run's effects alive too.)"""
 
     __slots__ = (
         "clock",
@@ -884,11 +885,11 @@ class Start:
         self.inline = inline
         self.pending: tuple[list[tuple[Any, ...]], bool] | None = None
 
-    def finish_inline(self) -> Result | None:
-        """The first run, at the start time, with plain calls made by the core; the Result when that
-        ended the execution, else None (the driver takes over, given the run's effects)."""
+    def first_run(self) -> Result | Driver:
+        """The first run, at the start time, with plain calls made by the core: the Result when that
+        ended the execution, else the Driver that goes on from there (given the run's effects)."""
         if not self.inline:
-            return None
+            return Driver(self)
         ex = self.execution
         effects, progressed = ex.run_inline(
             int(self.start_ms),
@@ -899,11 +900,11 @@ class Start:
         )
         if len(effects) != 1 or effects[0][0] != "done":
             self.pending = (effects, progressed)
-            return None
+            return Driver(self)
         return _result(ex, self.start_ms, self.clock(), self.naming)
 
     def driver(self) -> Driver:
-        """The Driver that takes the execution on from here (after :meth:`finish_inline` or not)."""
+        """The Driver that takes the execution on from the start."""
         return Driver(self)
 
 

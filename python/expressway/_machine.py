@@ -231,11 +231,11 @@ class StateMachine:
         needed (sync handlers only, no real sleeps), none is created. Called from a thread that runs
         an event loop, the execution runs on a loop of its own in a worker thread.
         """
-        start = self._start(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
-        result = start.finish_inline()
-        if result is not None:
-            return result
-        driver = start.driver()
+        driver = self._start(
+            input, input_json, tasks, time_scale, name, max_duration, seed, clock
+        ).first_run()
+        if isinstance(driver, Result):
+            return driver
         if not driver.drive_sync():
             try:
                 asyncio.get_running_loop()
@@ -263,13 +263,13 @@ class StateMachine:
         Same arguments as :meth:`run`. Cancelling the awaiting task aborts the execution, cancels
         every handler still running, and re-raises ``CancelledError``.
         """
-        start = self._start(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
         # As far as it goes without waiting, the execution runs here and now (no task, no timer);
         # drive() takes over at the first wait or yield.
-        result = start.finish_inline()
-        if result is not None:
-            return result
-        driver = start.driver()
+        driver = self._start(
+            input, input_json, tasks, time_scale, name, max_duration, seed, clock
+        ).first_run()
+        if isinstance(driver, Result):
+            return driver
         if not driver.drive_sync(until_yield=True):
             await driver.drive()
         return driver.result()
