@@ -867,7 +867,6 @@ class Start:
         self,
         execution: Any,
         router: Router,
-        *,
         time_scale: float,
         clock: Callable[[], float],
         start_ms: float,

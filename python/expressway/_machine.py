@@ -116,6 +116,7 @@ class StateMachine:
             message, code, diagnostics = exc.args
             raise InvalidDefinition(message, code, diagnostics) from None
         self._timeout_s: float | None = self._program.timeout_seconds  # the definition's TimeoutSeconds
+        self._uses_context: bool = self._program.uses_context  # whether any field reads $$
 
     def _name_execution(self, name: str | None) -> tuple[str, str]:
         """An execution's name (a UUID unless given) and ARN."""
@@ -166,7 +167,7 @@ class StateMachine:
             check_name(name, "execution")
         start_ms = clock()  # float: the service reports start and stop to the microsecond
         naming = functools.partial(self._name_execution, name)
-        if self._program.uses_context or history:
+        if self._uses_context or history:
             names = execution_name, arn = naming()
             naming = functools.partial(tuple, names)  # the driver must report these same names
             context: dict[str, Any] = execution_context(
@@ -184,24 +185,14 @@ class StateMachine:
             seed = random.getrandbits(63)
         try:
             if input_json is not None:  # JSON text is parsed in the core
-                execution = self._program.start(input_json, context, seed, history=history)
+                execution = self._program.start(input_json, context, seed, history)
             else:  # a Python value is converted there directly, with no JSON text in between
-                execution = self._program.start_value(
-                    {} if input is None else input, context, seed, history=history
-                )
+                execution = self._program.start_value({} if input is None else input, context, seed, history)
         except ValueError as exc:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
-        return Start(
-            execution,
-            router,
-            time_scale=float(time_scale),
-            clock=clock,
-            start_ms=start_ms,
-            # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
-            deadline_ms=start_ms + min(max_duration, self._timeout_s or max_duration) * 1000.0,
-            naming=naming,
-            inline=not history,
-        )
+        # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
+        deadline_ms = start_ms + min(max_duration, self._timeout_s or max_duration) * 1000.0
+        return Start(execution, router, float(time_scale), clock, start_ms, deadline_ms, naming, not history)
 
     def run(
         self,
