@@ -9,6 +9,7 @@ second run is the core's) and inside one execution calls the same resource more 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import time
 from typing import Any
@@ -81,11 +82,12 @@ async def _later(value: Any) -> Any:
         {"ok": True},
         [1, "two", None, 3.5, False],
         "text",
+        collections.OrderedDict(a=1),  # not exactly a dict: the driver converts it
         {1, 2},  # not JSON: Runtime.MarshalError
         ValueError("bad value"),  # caught: the Lambda error document is the cause
         TaskFailed("Custom.Failure", {"why": "it failed"}),
     ],
-    ids=["dict", "list", "str", "not-json", "exception", "task-failed"],
+    ids=["dict", "list", "str", "dict-subclass", "not-json", "exception", "task-failed"],
 )
 def test_the_core_calls_a_plain_handler_with_the_drivers_outcomes(answer: Any) -> None:
     sm = machine()
@@ -254,3 +256,19 @@ def test_a_handler_may_use_its_own_execution() -> None:
     for result in asyncio.run(main()):
         assert result.status == "SUCCEEDED", (result.error, result.cause)
         assert result.output == [{"answered": True}, {"sent": True}]
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt, SystemExit])
+def test_what_is_not_an_exception_propagates_from_an_inline_call(exception: type[BaseException]) -> None:
+    sm = machine(catch=True)
+    calls = [0]
+
+    def handler(event: Any) -> dict[str, Any]:
+        calls[0] += 1
+        if calls[0] > 1:  # the first call is the driver's; the second, the core's
+            raise exception()
+        return {}
+
+    with pytest.raises(exception):
+        sm.run({}, tasks={"f": handler}, time_scale=0)
+    assert calls[0] == 2
