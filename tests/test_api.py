@@ -322,3 +322,15 @@ def test_an_endless_loop_without_io_times_out(clock: FakeClock) -> None:
         }
     )
     assert sm.run(clock=moving_clock, max_duration=0.003).status == "TIMED_OUT"
+
+
+def test_outputs_with_many_and_long_keys_come_back_whole() -> None:
+    """Object keys made into Python strings are reused per thread (short ones, a bounded number): an
+    output with more distinct keys than are kept, long keys and repeated ones must come back whole."""
+    many = {f"key{i}": i for i in range(3000)}
+    long_key = "k" * 100
+    records = [{"id": i, "name": f"n{i}", long_key: [i, {"nested": i}]} for i in range(50)]
+    sm = expressway.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for _ in range(3):
+        value = {"many": many, "records": records, "": "empty key", "ü": "non-ASCII key"}
+        assert sm.run(value).output == value

@@ -40,27 +40,84 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(items) => {
-            let list = PyList::empty(py);
-            for x in items {
-                list.append(to_py(py, x)?)?;
-            }
-            list.into_any()
+            let items = items
+                .iter()
+                .map(|x| to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
         }
         Value::Object(m) => {
             let d = PyDict::new(py);
             for (k, x) in m {
-                d.set_item(k, to_py(py, x)?)?;
+                d.set_item(key_to_py(py, k), to_py(py, x)?)?;
             }
             d.into_any()
         }
     })
 }
 
+/// An object key as a Python str. Keys repeat (every item of a list of records has the same ones),
+/// so short keys are kept per thread and the same str object is handed out again: no new string to
+/// make, and its hash, which the dict needs, is already computed.
+fn key_to_py<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    const LONGEST: usize = 32;
+    const MOST: usize = 1024;
+    thread_local! {
+        static KEYS: std::cell::RefCell<std::collections::HashMap<Box<str>, Py<PyString>, KeyHasher>> =
+            std::cell::RefCell::new(std::collections::HashMap::default());
+    }
+    if key.len() > LONGEST {
+        return PyString::new(py, key);
+    }
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some(found) = keys.get(key) {
+            return found.bind(py).clone();
+        }
+        if keys.len() >= MOST {
+            keys.clear();
+        }
+        let made = PyString::new(py, key);
+        keys.insert(key.into(), made.clone().unbind());
+        made
+    })
+}
+
+/// FNV-1a: the key cache hashes short strings, where SipHash's set-up dominates.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type KeyHasher = std::hash::BuildHasherDefault<Fnv>;
+
 fn from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "value is nested more than {MAX_DEPTH} levels deep"
         )));
+    }
+    // The commonest exact types first (one type comparison each), then the general checks.
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if let Ok(d) = obj.cast_exact::<PyDict>() {
+        return dict_from_py(d, depth);
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -88,20 +145,7 @@ fn from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::String(s.to_str()?.to_owned()));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut m = serde_json::Map::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let key = match k.cast::<PyString>() {
-                Ok(s) => s.to_str()?.to_owned(),
-                Err(_) => {
-                    return Err(PyTypeError::new_err(format!(
-                        "JSON object keys must be str, not {}",
-                        k.get_type().name()?
-                    )))
-                }
-            };
-            m.insert(key, from_py(&v, depth + 1)?);
-        }
-        return Ok(Value::Object(m));
+        return dict_from_py(d, depth);
     }
     if let Ok(l) = obj.cast::<PyList>() {
         let mut out = Vec::with_capacity(l.len());
@@ -121,6 +165,23 @@ fn from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         "Object of type {} is not JSON serializable",
         obj.get_type().name()?
     )))
+}
+
+fn dict_from_py(d: &Bound<'_, PyDict>, depth: usize) -> PyResult<Value> {
+    let mut m = serde_json::Map::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let key = match k.cast::<PyString>() {
+            Ok(s) => s.to_str()?.to_owned(),
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "JSON object keys must be str, not {}",
+                    k.get_type().name()?
+                )))
+            }
+        };
+        m.insert(key, from_py(&v, depth + 1)?);
+    }
+    Ok(Value::Object(m))
 }
 
 fn parse_json(text: &str) -> PyResult<Value> {
