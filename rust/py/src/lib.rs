@@ -1081,20 +1081,20 @@ fn jvalue_to_py<'py>(
         }
         JValue::String(s) => PyString::new(py, s).into_any(),
         JValue::Array(items) => {
-            let list = PyList::empty(py);
+            let mut kept = Vec::with_capacity(items.len());
             for item in items.iter() {
                 if let Some(x) = jvalue_to_py(py, item, depth + 1)? {
-                    list.append(x)?;
+                    kept.push(x);
                 }
             }
-            list.into_any()
+            PyList::new(py, kept)?.into_any()
         }
         JValue::Object(_) => {
             let dict = PyDict::new(py);
             if let Some(map) = v.as_object() {
                 for (k, item) in map {
                     if let Some(x) = jvalue_to_py(py, item, depth + 1)? {
-                        dict.set_item(k, x)?;
+                        dict.set_item(key_to_py(py, k), x)?;
                     }
                 }
             }
