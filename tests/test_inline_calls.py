@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import json
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -272,3 +274,201 @@ def test_what_is_not_an_exception_propagates_from_an_inline_call(exception: type
     with pytest.raises(exception):
         sm.run({}, tasks={"f": handler}, time_scale=0)
     assert calls[0] == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_loop_of_waits_scaled_to_nothing_still_times_out() -> None:
+    """No handler is called at all: the core's rounds must still read the clock and stop at the deadline."""
+    definition = {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "C"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "E"}],
+                "Default": "W",
+            },
+            "E": {"Type": "Succeed"},
+        },
+    }
+    result = expressway.StateMachine(definition).run({}, time_scale=0, max_duration=0.2)
+    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+
+
+def _two_branches(first: dict[str, Any]) -> expressway.StateMachine:
+    """A Parallel whose first branch runs ``first`` and whose second calls the plain handler ``b``."""
+    return expressway.StateMachine(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                    "Branches": [
+                        {"StartAt": "A", "States": {"A": {**first, "End": True}}},
+                        {
+                            "StartAt": "B",
+                            "States": {"B": {"Type": "Task", "Resource": lambda_arn("b"), "End": True}},
+                        },
+                    ],
+                    "End": True,
+                },
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "a"}},
+        {"Type": "Task", "Resource": lambda_arn("a"), "TimeoutSeconds": 30},
+        {"Type": "Task", "Resource": lambda_arn("s")},  # returns a set: left to the driver
+    ],
+    ids=["lambda-invoke", "timeout", "not-json"],
+)
+def test_calls_keep_the_order_the_core_gave_them(first: dict[str, Any]) -> None:
+    """A call left to the driver comes before the plain calls after it, on every run: the first branch's
+    failure is the Parallel's, whether or not the core could have made the second call itself."""
+    calls: list[str] = []
+
+    def a(event: Any) -> None:
+        calls.append("a")
+        raise KeyError("a")
+
+    def s(event: Any) -> set[int]:
+        calls.append("a")
+        return {1}
+
+    def b(event: Any) -> None:
+        calls.append("b")
+        raise ValueError("b")
+
+    sm = _two_branches(first)
+    tasks = {"a": a, "b": b, "s": s}
+    errors = set()
+    for _ in range(3):
+        calls.clear()
+        errors.add(sm.run({}, tasks=tasks, time_scale=0).output["Error"])
+        assert calls[0] == "a"
+    assert errors == {"Runtime.MarshalError" if first["Resource"] == lambda_arn("s") else "KeyError"}
+
+
+class _AnswerRun:
+    """The handlers of the test below, and what one run of it shares between them."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.c_called = asyncio.Event()
+        self.execution: expressway.Execution | None = None
+
+    def waiter(self, payload: dict[str, Any]) -> None:
+        self.tokens.append(payload["token"])
+
+    def c(self, event: Any) -> str:
+        self.c_called.set()
+        return "c"
+
+    async def _until_c(self) -> str:
+        await self.c_called.wait()
+        return "answered"
+
+    def answer(self, event: Any) -> Any:
+        assert self.execution is not None
+        assert self.execution.send_task_success(self.tokens[-1], {"ok": 1})
+        return self._until_c()  # a sync handler returning an awaitable
+
+
+def test_an_answer_sent_from_an_inline_call_is_taken_up_at_once() -> None:
+    """A handler the core calls answers another task's token and returns an awaitable that waits for
+    the task after that one: the answer must be acted on before the awaitable ends."""
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "Wait",
+                        "States": {
+                            "Wait": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                                "Parameters": {
+                                    "FunctionName": "waiter",
+                                    "Payload": {"token.$": "$$.Task.Token"},
+                                },
+                                "Next": "C",
+                            },
+                            "C": {"Type": "Task", "Resource": lambda_arn("c"), "End": True},
+                        },
+                    },
+                    {
+                        "StartAt": "Pause",
+                        "States": {
+                            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Answer"},
+                            "Answer": {"Type": "Task", "Resource": lambda_arn("answer"), "End": True},
+                        },
+                    },
+                ],
+            }
+        },
+    }
+    sm = expressway.StateMachine(definition, type="STANDARD")
+    run = _AnswerRun()
+    tasks = {"waiter": run.waiter, "c": run.c, "answer": run.answer}
+
+    async def main() -> list[expressway.Result]:
+        results = []
+        for _ in range(2):  # the same handlers: the second time, the core calls `answer` itself
+            run.c_called = asyncio.Event()
+            run.execution = sm.start({}, tasks=tasks, time_scale=0, max_duration=5)
+            results.append(await asyncio.wait_for(run.execution.result(), timeout=30))
+        return results
+
+    for result in asyncio.run(main()):
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert result.output == ["c", "answered"]
+
+
+def test_an_awaitable_left_by_the_first_run_is_not_lost_at_the_deadline() -> None:
+    """The first run's calls overran the execution's time: the async call it started is still closed
+    (no 'coroutine was never awaited'), and the execution times out."""
+
+    def slow(event: Any) -> int:
+        time.sleep(0.15)
+        return 1
+
+    async def later(event: Any) -> int:
+        return 2
+
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "A",
+                        "States": {"A": {"Type": "Task", "Resource": lambda_arn("slow"), "End": True}},
+                    },
+                    {
+                        "StartAt": "B",
+                        "States": {"B": {"Type": "Task", "Resource": lambda_arn("later"), "End": True}},
+                    },
+                ],
+            }
+        },
+    }
+    sm = expressway.StateMachine(definition)
+    tasks = {"slow": slow, "later": later}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            result = sm.run({}, tasks=tasks, max_duration=0.1)
+            assert result.status == "TIMED_OUT"
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

@@ -675,24 +675,32 @@ class Driver:
     # ---------------------------------------------------------------- stepping
 
     def _pump(self) -> int:
-        """One ``run`` of the core and the effects it returns."""
+        """One ``run`` of the core and the effects it returns (or the effects of the run made before
+        the driver existed, which are performed first, as they would have been then)."""
         ex = self._ex
-        now = self._clock()
-        if self._stop_request is not None:
-            ex.stop(*self._stop_request, now_ms=int(now))
-            return _DONE
-        if self._expired or now >= self._deadline_ms:
-            ex.time_out(now_ms=int(now))
-            return _DONE
         yielded = False
-        if self._pending is not None:
-            (effects, self._progress), self._pending = self._pending, None
-        elif self._inline is not None:
-            effects, self._progress = ex.run_inline(
-                int(now), self._inline, *self._inline_clock, self._deadline_ms, self._wake_sleeps
-            )
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            effects, self._progress = pending
         else:
-            effects, self._progress = ex.run(int(now)), False
+            now = self._clock()
+            if self._stop_request is not None:
+                ex.stop(*self._stop_request, now_ms=int(now))
+                return _DONE
+            if self._expired or now >= self._deadline_ms:
+                ex.time_out(now_ms=int(now))
+                return _DONE
+            # A handler the core calls may report progress itself (answering a task token).
+            self._progress = False
+            if self._inline is not None:
+                effects, progressed = ex.run_inline(
+                    int(now), self._inline, *self._inline_clock, self._deadline_ms, self._wake_sleeps
+                )
+                if progressed:
+                    self._progress = True
+            else:
+                effects = ex.run(int(now))
         for effect in effects:
             kind = effect[0]
             if kind == "invoke":

@@ -417,10 +417,11 @@ impl Execution {
     /// (sync handlers that take the payload alone; the driver's router lists them) and no
     /// timeout, heartbeat or task token is called directly, and its outcome reported, with no
     /// effect tuple and no Python driver code in between; with `wake_sleeps` (Waits and retry
-    /// pauses scaled to nothing), a sleep ends at once. While that is all there is to do, it runs
-    /// again, until the execution needs the driver: other effects, a yield or its end. After a
-    /// round with calls it runs at the time `clock() * clock_scale` (epoch milliseconds), unless
-    /// that is `deadline_ms` or later, or a stop was asked for (`ask_stop`): then it hands back.
+    /// pauses scaled to nothing), a sleep ends at once. Once an effect is left to the driver, the
+    /// rest of that run's effects are too, in order. While there is nothing for the driver, it
+    /// runs again, at the time `clock() * clock_scale` (epoch milliseconds), unless that is
+    /// `deadline_ms` or later, a stop was asked for (`ask_stop`) or a signal handler raised
+    /// (KeyboardInterrupt propagates): then it hands back.
     ///
     /// Returns `(effects, progressed)`. Besides `run`'s effects, the driver gets what it must
     /// finish itself: `("result", token, value)` for a result that is not plain JSON data (an
@@ -442,8 +443,13 @@ impl Execution {
         loop {
             let effects = slf.borrow_mut().inner.run(now);
             let mut advanced = false;
-            let mut called = false;
             for e in effects {
+                // Once one effect is left to the driver, so is every one after it: the driver
+                // performs them in the order the core gave them, as it would have performed all.
+                if !out.is_empty() {
+                    out.append(effect_tuple(py, e)?)?;
+                    continue;
+                }
                 match e {
                     core::Effect::Invoke {
                         token,
@@ -454,13 +460,10 @@ impl Execution {
                         task_token: None,
                         ..
                     } => match handlers.get_item(resource)? {
-                        Some(handler) => {
-                            called = true;
-                            match call_plain(slf, &handler, token, payload)? {
-                                Some(left) => out.append(left)?,
-                                None => advanced = true,
-                            }
-                        }
+                        Some(handler) => match call_plain(slf, &handler, token, payload)? {
+                            Some(left) => out.append(left)?,
+                            None => advanced = true,
+                        },
                         None => out.append(effect_tuple(py, e)?)?,
                     },
                     core::Effect::Sleep { token, .. } if wake_sleeps => {
@@ -474,13 +477,15 @@ impl Execution {
             if !out.is_empty() || !advanced {
                 return Ok((out, progressed));
             }
-            if called {
-                let t = clock.call0()?.extract::<f64>()? * clock_scale;
-                if t >= deadline_ms || slf.borrow().stop_asked {
-                    return Ok((out, progressed));
-                }
-                now = t as i64;
+            // Another round: as the driver's own loop would, it checks for Ctrl-C, reads the clock
+            // and sees whether the deadline has passed or a stop was asked for. (A loop of Waits
+            // scaled to nothing calls no handler at all: only these checks end it.)
+            py.check_signals()?;
+            let t = clock.call0()?.extract::<f64>()? * clock_scale;
+            if t >= deadline_ms || slf.borrow().stop_asked {
+                return Ok((out, progressed));
             }
+            now = t as i64;
         }
     }
 
