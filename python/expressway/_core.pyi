@@ -66,13 +66,3 @@ def jsonata_evaluate(
 class JsonataExpression:
     source: str
     def __init__(self, expression: str) -> None: ...
-    def evaluate(
-        self,
-        data: Any,
-        has_data: bool,
-        bindings: dict[str, Any] | None,
-        undefined: Any,
-        seed: int | None,
-        timeout_ms: int | None = None,
-        max_depth: int | None = None,
-    ) -> Any: ...

@@ -856,7 +856,6 @@ fn jsonata_evaluate<'py>(
         &expression.get().inner,
         data,
         bindings.as_ref(),
-        None, // a fresh seed for $random() and $uuid()
         timeout_ms,
         max_depth,
     )?;
@@ -866,8 +865,8 @@ fn jsonata_evaluate<'py>(
     }
 }
 
-/// A parsed JSONata expression: what jsonata_evaluate's cache holds, and usable directly (with a
-/// seed of its own, for tests and measurements). Its errors are `expressway.JsonataError` too.
+/// A parsed JSONata expression: what jsonata_evaluate's cache holds. Its compile errors are
+/// `expressway.JsonataError`.
 #[pyclass(frozen, module = "expressway._core")]
 struct JsonataExpression {
     inner: Arc<core::jsonata::Expression>,
@@ -888,37 +887,15 @@ impl JsonataExpression {
     fn source(&self) -> &str {
         self.inner.source()
     }
-
-    /// Evaluate against `data` (ignored unless `has_data`); `undefined` is returned when the
-    /// expression yields nothing. `seed` seeds `$random()` and `$uuid()` (None: a fresh one).
-    #[pyo3(signature = (data, has_data, bindings, undefined, seed, timeout_ms = None, max_depth = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn evaluate<'py>(
-        &self,
-        py: Python<'py>,
-        data: &Bound<'py, PyAny>,
-        has_data: bool,
-        bindings: Option<&Bound<'py, PyDict>>,
-        undefined: Bound<'py, PyAny>,
-        seed: Option<u64>,
-        timeout_ms: Option<u64>,
-        max_depth: Option<usize>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let data = has_data.then_some(data);
-        let result =
-            evaluate_jsonata(py, &self.inner, data, bindings, seed, timeout_ms, max_depth)?;
-        Ok(result.unwrap_or(undefined))
-    }
 }
 
 /// Evaluate `expression` against `data` (`None`: no input), with `bindings` as its variables;
-/// `Ok(None)` when it yields nothing. `seed` seeds `$random()` and `$uuid()` (`None`: a fresh one).
+/// `Ok(None)` when it yields nothing. `$random()` and `$uuid()` draw from a fresh seed.
 fn evaluate_jsonata<'py>(
     py: Python<'py>,
     expression: &core::jsonata::Expression,
     data: Option<&Bound<'py, PyAny>>,
     bindings: Option<&Bound<'py, PyDict>>,
-    seed: Option<u64>,
     timeout_ms: Option<u64>,
     max_depth: Option<usize>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -935,7 +912,7 @@ fn evaluate_jsonata<'py>(
             scope.bind_jvalue(name, py_to_jvalue(&v, 0)?);
         }
     }
-    let seed = seed.unwrap_or_else(|| IDS.next_u64());
+    let seed = IDS.next_u64();
     // Python values go straight into the evaluator's representation and its result straight
     // back (no serde_json tree in between); the evaluator's values are not Send, so the
     // evaluation keeps the GIL. Dicts are read lazily (see data_to_jvalue); data the lazy
