@@ -46,12 +46,6 @@ def wall_clock_ms() -> float:
     return time.time() * 1000.0
 
 
-def _inline_clock(clock: Callable[[], float]) -> tuple[Callable[[], float], float]:
-    """The clock the core reads between its rounds of plain calls, and the factor to milliseconds:
-    the wall clock's own function (in seconds) spares a Python call a round."""
-    return (time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)
-
-
 class _Job:
     """Something in flight for a token: an asyncio task (an async handler) and/or its timers (a sleep's
     wake-up or a task's timeout) and a task's heartbeat timer."""
@@ -266,7 +260,6 @@ class Driver:
         "_ex",
         "_expired",
         "_inline",
-        "_inline_clock",
         "_jobs",
         "_loop",
         "_names",
@@ -280,19 +273,14 @@ class Driver:
         "_stop_request",
         "_time_scale",
         "_waiter",
-        "_wake_sleeps",
         "token_listener",
     )
 
     def __init__(self, start: Start) -> None:
         """Drives the execution of ``start`` from where it is (see :meth:`Start.driver`)."""
         self._ex = start.execution
-        self._router = router = start.router
-        # Plain sync handlers are called by the core itself (Execution.run_inline), unless the
-        # history is recorded: then every call goes through here.
-        self._inline: dict[str, Any] | None = router.plain if start.inline else None
-        self._wake_sleeps = start.time_scale == 0
-        self._inline_clock = _inline_clock(start.clock)
+        self._router = start.router
+        self._inline = start.inline  # Execution.run_inline's arguments, or None (see Start)
         # The effects of a first run made before the driver existed (Start.first_run).
         self._pending = start.pending
         self._time_scale = start.time_scale
@@ -694,9 +682,7 @@ class Driver:
             # A handler the core calls may report progress itself (answering a task token).
             self._progress = False
             if self._inline is not None:
-                effects, progressed = ex.run_inline(
-                    int(now), self._inline, *self._inline_clock, self._deadline_ms, self._wake_sleeps
-                )
+                effects, progressed = ex.run_inline(int(now), *self._inline)
                 if progressed:
                     self._progress = True
             else:
@@ -889,22 +875,29 @@ class Start:
         self.start_ms = start_ms
         self.deadline_ms = deadline_ms
         self.naming = naming
-        self.inline = inline
+        # What Execution.run_inline takes after the time: plain sync handlers are called by the
+        # core itself unless the history is recorded (then every call goes through the driver). The
+        # clock it reads between rounds comes with its factor to milliseconds: the wall clock's own
+        # function (in seconds) spares a Python call a round.
+        self.inline: tuple[Any, ...] | None = (
+            (
+                router.plain,
+                *((time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)),
+                deadline_ms,
+                time_scale == 0,
+            )
+            if inline
+            else None
+        )
         self.pending: tuple[list[tuple[Any, ...]], bool] | None = None
 
     def first_run(self) -> Result | Driver:
         """The first run, at the start time, with plain calls made by the core: the Result when that
         ended the execution, else the Driver that goes on from there (given the run's effects)."""
-        if not self.inline:
+        if self.inline is None:
             return Driver(self)
         ex = self.execution
-        effects, progressed = ex.run_inline(
-            int(self.start_ms),
-            self.router.plain,
-            *_inline_clock(self.clock),
-            self.deadline_ms,
-            self.time_scale == 0,
-        )
+        effects, progressed = ex.run_inline(int(self.start_ms), *self.inline)
         if len(effects) != 1 or effects[0][0] != "done":
             self.pending = (effects, progressed)
             return Driver(self)
