@@ -201,42 +201,36 @@ def test_the_execution_time_limit_ends_a_loop_of_inline_calls() -> None:
     assert 2 <= calls[0] <= 40
 
 
+def _answering_machine(**after_wait: Any) -> expressway.StateMachine:
+    """A Parallel: one branch waits in a .waitForTaskToken task (handler ``waiter``, then
+    ``after_wait``: ``End`` or ``Next``), the other waits a second and calls the plain handler
+    ``answer``, which answers that token (branch "C", when named, calls the handler ``c``)."""
+    waiting: dict[str, Any] = {
+        "Wait": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "waiter", "Payload": {"token.$": "$$.Task.Token"}},
+            **after_wait,
+        }
+    }
+    if after_wait.get("Next") == "C":
+        waiting["C"] = {"Type": "Task", "Resource": lambda_arn("c"), "End": True}
+    answering = {
+        "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Answer"},
+        "Answer": {"Type": "Task", "Resource": lambda_arn("answer"), "End": True},
+    }
+    branches = [{"StartAt": "Wait", "States": waiting}, {"StartAt": "Pause", "States": answering}]
+    definition = {
+        "StartAt": "Both",
+        "States": {"Both": {"Type": "Parallel", "End": True, "Branches": branches}},
+    }
+    return expressway.StateMachine(definition, type="STANDARD")
+
+
 def test_a_handler_may_use_its_own_execution() -> None:
     """The core is not borrowed while it calls a handler: a handler that answers another task's
     token of the same execution works."""
-    definition = {
-        "StartAt": "Both",
-        "States": {
-            "Both": {
-                "Type": "Parallel",
-                "End": True,
-                "Branches": [
-                    {
-                        "StartAt": "Wait",
-                        "States": {
-                            "Wait": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                                "Parameters": {
-                                    "FunctionName": "waiter",
-                                    "Payload": {"token.$": "$$.Task.Token"},
-                                },
-                                "End": True,
-                            }
-                        },
-                    },
-                    {
-                        "StartAt": "Pause",
-                        "States": {
-                            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Answer"},
-                            "Answer": {"Type": "Task", "Resource": lambda_arn("answer"), "End": True},
-                        },
-                    },
-                ],
-            }
-        },
-    }
-    sm = expressway.StateMachine(definition, type="STANDARD")
+    sm = _answering_machine(End=True)
     tokens: list[str] = []
     holder: list[expressway.Execution] = []
 
@@ -247,10 +241,12 @@ def test_a_handler_may_use_its_own_execution() -> None:
         assert holder[0].send_task_success(tokens[-1], {"answered": True})
         return {"sent": True}
 
+    tasks = {"waiter": waiter, "answer": answer}
+
     async def main() -> list[expressway.Result]:
         results = []
-        for _ in range(2):  # the second time, the core calls `answer` itself
-            execution = sm.start({}, tasks={"waiter": waiter, "answer": answer}, time_scale=0)
+        for _ in range(2):  # the same tasks: the second time, the core calls `answer` itself
+            execution = sm.start({}, tasks=tasks, time_scale=0)
             holder[:] = [execution]
             results.append(await asyncio.wait_for(execution.result(), timeout=30))
         return results
@@ -383,40 +379,7 @@ class _AnswerRun:
 def test_an_answer_sent_from_an_inline_call_is_taken_up_at_once() -> None:
     """A handler the core calls answers another task's token and returns an awaitable that waits for
     the task after that one: the answer must be acted on before the awaitable ends."""
-    definition = {
-        "StartAt": "Both",
-        "States": {
-            "Both": {
-                "Type": "Parallel",
-                "End": True,
-                "Branches": [
-                    {
-                        "StartAt": "Wait",
-                        "States": {
-                            "Wait": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                                "Parameters": {
-                                    "FunctionName": "waiter",
-                                    "Payload": {"token.$": "$$.Task.Token"},
-                                },
-                                "Next": "C",
-                            },
-                            "C": {"Type": "Task", "Resource": lambda_arn("c"), "End": True},
-                        },
-                    },
-                    {
-                        "StartAt": "Pause",
-                        "States": {
-                            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Answer"},
-                            "Answer": {"Type": "Task", "Resource": lambda_arn("answer"), "End": True},
-                        },
-                    },
-                ],
-            }
-        },
-    }
-    sm = expressway.StateMachine(definition, type="STANDARD")
+    sm = _answering_machine(Next="C")
     run = _AnswerRun()
     tasks = {"waiter": run.waiter, "c": run.c, "answer": run.answer}
 
