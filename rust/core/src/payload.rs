@@ -154,26 +154,31 @@ pub fn query_field(
     vars: &Vars,
     field: &str,
 ) -> Result<Value, Failure> {
-    let Some(root) = path.pick(input, context, vars) else {
-        return Err(undefined_variable(path));
-    };
-    path.query(root).map_err(|_| {
-        Failure::runtime(format!(
+    path.query(root_of(path, input, context, vars)?)
+        .map_err(|_| {
+            Failure::runtime(format!(
             "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
             path.text(),
             field,
             to_text(input)
         ))
-    })
+        })
 }
 
-/// A `$name` path whose variable is not set.
-pub fn undefined_variable(path: &Path) -> Failure {
-    Failure::runtime(format!(
-        "The variable '{}' referenced by the JSONPath '{}' is not defined",
-        path.variable().unwrap_or_default(),
-        path.text()
-    ))
+/// What `path` reads (see [`Path::pick`]); a `$name` path whose variable is not set fails.
+fn root_of<'a>(
+    path: &Path,
+    input: &'a Value,
+    context: &'a Value,
+    vars: &'a Vars,
+) -> Result<&'a Value, Failure> {
+    path.pick(input, context, vars).ok_or_else(|| {
+        Failure::runtime(format!(
+            "The variable '{}' referenced by the JSONPath '{}' is not defined",
+            path.variable().unwrap_or_default(),
+            path.text()
+        ))
+    })
 }
 
 /// Evaluates a path on `input` (or on the variable or context it names), failing with AWS's
@@ -184,10 +189,7 @@ pub fn query_path(
     context: &Value,
     vars: &Vars,
 ) -> Result<Value, Failure> {
-    let Some(root) = path.pick(input, context, vars) else {
-        return Err(undefined_variable(path));
-    };
-    path.query(root)
+    path.query(root_of(path, input, context, vars)?)
         .map_err(|e| Failure::runtime(format!("Invalid path '{}' : {}", path.text(), e)))
 }
 
