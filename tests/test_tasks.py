@@ -114,6 +114,23 @@ def test_exception_fails_the_task_like_the_lambda_python_runtime(is_async: bool)
     assert not any("expressway" in frame and "_driver" in frame for frame in cause["stackTrace"])
 
 
+def test_error_document_is_written_as_the_lambda_runtime_writes_it() -> None:
+    # The document is json.dumps(..., ensure_ascii=False) of the runtime's dict: the same text, to
+    # the byte, whatever the message holds (quotes, backslashes, control characters, non-ASCII).
+    message = 'tab\there "quoted" back\\slash \x01 \x1f é 😀 \u2028 line\nbreak'
+
+    def reject(_event: Any) -> None:
+        raise OrderRejected(message)
+
+    result = run_task(lambda_arn("f"), {"f": reject}, {})
+    assert result.error == "OrderRejected"
+    document = json.loads(result.cause)
+    assert list(document) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert document["errorMessage"] == message
+    assert result.cause == json.dumps(document, ensure_ascii=False)
+    assert any("raise OrderRejected(message)" in frame for frame in document["stackTrace"])
+
+
 def test_stack_traces_name_the_file_each_handler_is_in(tmp_path: Any) -> None:
     # Two handlers alike to the letter in two files: their code objects compare equal, their traces
     # must still each name their own file.

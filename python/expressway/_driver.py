@@ -879,16 +879,12 @@ class Start:
         # core itself unless the history is recorded (then every call goes through the driver). The
         # clock it reads between rounds comes with its factor to milliseconds: the wall clock's own
         # function (in seconds) spares a Python call a round.
-        self.inline: tuple[Any, ...] | None = (
-            (
-                router.plain,
-                *((time.time, 1000.0) if clock is wall_clock_ms else (clock, 1.0)),
-                deadline_ms,
-                time_scale == 0,
-            )
-            if inline
-            else None
-        )
+        if not inline:
+            self.inline: tuple[Any, ...] | None = None
+        elif clock is wall_clock_ms:
+            self.inline = (router.plain, time.time, 1000.0, deadline_ms, time_scale == 0)
+        else:
+            self.inline = (router.plain, clock, 1.0, deadline_ms, time_scale == 0)
         self.pending: tuple[list[tuple[Any, ...]], bool] | None = None
 
     def first_run(self) -> Result | Driver:
@@ -910,16 +906,7 @@ class Start:
 
 def _result(ex: Any, start_ms: float, end_ms: float, names: Callable[[], tuple[str, str]]) -> Result:
     """The Result of the finished core execution ``ex``."""
-    status, error, cause, transitions = ex.outcome()
-    return Result(
-        status=status,
-        core=ex,  # the Result keeps it only when the execution succeeded
-        error=error,
-        cause=cause,
-        transitions=transitions,
-        duration=max(0.0, (end_ms - start_ms) / 1000.0),
-        names=names,
-    )
+    return Result._of_finished(ex, max(0.0, (end_ms - start_ms) / 1000.0), names)
 
 
 def _close_parked(item: tuple[Any, ...]) -> None:

@@ -117,6 +117,7 @@ class StateMachine:
             raise InvalidDefinition(message, code, diagnostics) from None
         self._timeout_s: float | None = self._program.timeout_seconds  # the definition's TimeoutSeconds
         self._uses_context: bool = self._program.uses_context  # whether any field reads $$
+        self._fresh_names = functools.partial(self._name_execution, None)  # a new UUID name and its ARN
 
     def _name_execution(self, name: str | None) -> tuple[str, str]:
         """An execution's name (a UUID unless given) and ARN."""
@@ -166,7 +167,7 @@ class StateMachine:
         if name is not None:
             check_name(name, "execution")
         start_ms = clock()  # float: the service reports start and stop to the microsecond
-        naming = functools.partial(self._name_execution, name)
+        naming = self._fresh_names if name is None else functools.partial(self._name_execution, name)
         if self._uses_context or history:
             names = execution_name, arn = naming()
             naming = functools.partial(tuple, names)  # the driver must report these same names
@@ -191,7 +192,10 @@ class StateMachine:
         except ValueError as exc:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
         # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
-        deadline_ms = start_ms + min(max_duration, self._timeout_s or max_duration) * 1000.0
+        limit_s = self._timeout_s
+        if limit_s is None or limit_s > max_duration:
+            limit_s = max_duration
+        deadline_ms = start_ms + limit_s * 1000.0
         return Start(execution, router, float(time_scale), clock, start_ms, deadline_ms, naming, not history)
 
     def run(

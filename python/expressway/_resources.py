@@ -8,7 +8,6 @@ import email.utils
 import functools
 import inspect
 import json
-import linecache
 import os
 import re
 import time
@@ -17,9 +16,8 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import _context
+from . import _context, _core
 from ._context import new_uuid
-from ._errors import TaskFailed
 
 __all__ = ["Handler", "Route", "Router", "exception_outcome", "marshal_error_outcome"]
 
@@ -38,9 +36,7 @@ _LAMBDA_ARN = re.compile(
 _PARTIAL_ARN = re.compile(rf"^(\d{{12}}):function:({_NAME})(?::({_QUALIFIER}))?$")
 _BARE_NAME = re.compile(rf"^({_NAME})(?::({_QUALIFIER}))?$")
 
-# A JSON string literal, as json.dumps(ensure_ascii=False) writes one (the C encoder).
-_json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
-
+# The package's own directory: its frames are left out of the stack traces of handlers' errors.
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -270,63 +266,14 @@ class Router:
         return Route(handler, shape, wants_context=self._context[id(handler)]), argument
 
 
-_FRAMES_JSON: dict[tuple[str, int, str], str] = {}
-_FRAMES_JSON_MAX = 4096
-
-
-def _frame_json(code: Any, lineno: int) -> str:
-    """One frame of a stack trace as the Lambda runtime writes it, with its source line, as a JSON
-    string. Kept per (file, line, function), what the line is made of (not per code object: equal code
-    objects from two files compare equal): handlers fail from the same few places over and over."""
-    filename, name = code.co_filename, code.co_name
-    key = (filename, lineno, name)
-    line = _FRAMES_JSON.get(key)
-    if line is None:
-        line = f'  File "{filename}", line {lineno}, in {name}\n'
-        source = linecache.getline(filename, lineno).strip()
-        if source:
-            line = f"{line}    {source}\n"
-        line = _json_string(line)
-        if len(_FRAMES_JSON) >= _FRAMES_JSON_MAX:
-            _FRAMES_JSON.clear()
-        _FRAMES_JSON[key] = line
-    return line
-
-
-def _stack_trace_json(exc: BaseException) -> str:
-    """The traceback as the Lambda runtime lists it, one JSON string per frame, comma-separated,
-    expressway's own frames left out. (Written out here rather than with the traceback module, whose
-    per-line stat calls and column carets cost tens of microseconds per exception.)"""
-    entries = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if not code.co_filename.startswith(_PACKAGE_DIR):
-            entries.append(_frame_json(code, tb.tb_lineno))
-        tb = tb.tb_next
-    return ", ".join(entries)
-
-
-def exception_outcome(exc: BaseException) -> tuple[str, str | None]:
-    """The (error, cause) a handler's exception fails its task with: ``TaskFailed`` gives exactly its
-    error and cause; anything else is reported as the AWS Lambda Python runtime reports it."""
-    if isinstance(exc, TaskFailed):
-        return exc.error, exc.cause
-    error_type = type(exc).__name__
-    return error_type, _lambda_error(str(exc), error_type, _stack_trace_json(exc))
-
-
-def _lambda_error(message: str, error_type: str, frames: str) -> str:
-    """The Lambda runtime's error document, as ``json.dumps(..., ensure_ascii=False)`` writes it (put
-    together by hand: this runs for every failing handler call, and the generic encoder is slower)."""
-    return (
-        f'{{"errorMessage": {_json_string(message)}, "errorType": {_json_string(error_type)}, '
-        f'"requestId": "{_request_id()}", "stackTrace": [{frames}]}}'
-    )
+exception_outcome: Callable[[BaseException], tuple[str, str | None]] = _core.exception_outcome
+"""The (error, cause) a handler's exception fails its task with: ``TaskFailed`` gives exactly its error
+and cause; anything else is reported as the AWS Lambda Python runtime reports it (the extension makes
+it: this runs for every failing handler call whose cause is read)."""
 
 
 def marshal_error_outcome(exc: BaseException) -> tuple[str, str]:
     """A handler returned something that is not JSON: Lambda's ``Runtime.MarshalError``."""
-    return "Runtime.MarshalError", _lambda_error(
+    return "Runtime.MarshalError", _core.lambda_error(
         f"Unable to marshal response: {exc}", "Runtime.MarshalError", ""
     )

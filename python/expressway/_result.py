@@ -8,6 +8,7 @@ from typing import Any
 __all__ = ["Result"]
 
 _UNSET: Any = object()
+_new = object.__new__
 
 
 class Result:
@@ -50,11 +51,28 @@ class Result:
         self.duration = duration
         # (name, ARN), or what makes them when first asked for.
         self._names = names
+        self._keep_core(core)
+
+    @classmethod
+    def _of_finished(cls, core: Any, duration: float, names: Callable[[], tuple[str, str]]) -> Result:
+        """The Result of the finished core execution ``core``. (Its fields are set here directly: this
+        runs once per execution, and a keyword call of ``__init__`` costs as much again.)"""
+        result = _new(cls)
+        result.status, result.error, result.cause, result.transitions = core.outcome()
+        result.duration = duration
+        result._names = names
+        result._keep_core(core)
+        return result
+
+    def _keep_core(self, core: Any) -> None:
         # The core execution the output comes from (a succeeded one), until both forms of it have
         # been made; without it there is no output.
-        self._core = core if status == "SUCCEEDED" else None
-        self._output: Any = _UNSET if self._core is not None else None
-        self._output_json: str | Any | None = _UNSET if self._core is not None else None
+        if self.status == "SUCCEEDED" and core is not None:
+            self._core = core
+            self._output: Any = _UNSET
+            self._output_json: str | Any | None = _UNSET
+        else:
+            self._core = self._output = self._output_json = None
 
     def _named(self) -> tuple[str, str]:
         if callable(self._names):

@@ -11,6 +11,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use std::sync::Arc;
 
+mod lambda_error;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -83,7 +85,8 @@ fn key_to_py<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
     })
 }
 
-/// FNV-1a: the key cache hashes short strings, where SipHash's set-up dominates.
+/// FNV-1a: the caches of short strings (object keys, stack frames) hash them, where SipHash's
+/// set-up dominates.
 #[derive(Default, Clone, Copy)]
 struct Fnv(u64);
 
@@ -249,24 +252,29 @@ struct Program {
 }
 
 fn context_from(ctx: &Bound<'_, PyDict>) -> PyResult<core::ExecContext> {
-    let get = |key: &str| -> PyResult<String> {
+    // Most executions read no `$$`: the driver then gives an empty dict, and nothing is looked up.
+    if ctx.is_empty() {
+        return Ok(core::ExecContext::default());
+    }
+    let py = ctx.py();
+    let get = |key: &Bound<'_, PyString>| -> PyResult<String> {
         match ctx.get_item(key)? {
             Some(v) if !v.is_none() => v.extract(),
             _ => Ok(String::new()),
         }
     };
-    let start_time_ms = match ctx.get_item("start_time_ms")? {
+    let start_time_ms = match ctx.get_item(intern!(py, "start_time_ms"))? {
         Some(v) if !v.is_none() => v.extract()?,
         _ => 0,
     };
     Ok(core::ExecContext {
-        execution_id: get("execution_id")?,
-        execution_name: get("execution_name")?,
-        start_time: get("start_time")?,
+        execution_id: get(intern!(py, "execution_id"))?,
+        execution_name: get(intern!(py, "execution_name"))?,
+        start_time: get(intern!(py, "start_time"))?,
         start_time_ms,
-        role_arn: get("role_arn")?,
-        state_machine_id: get("state_machine_id")?,
-        state_machine_name: get("state_machine_name")?,
+        role_arn: get(intern!(py, "role_arn"))?,
+        state_machine_id: get(intern!(py, "state_machine_id"))?,
+        state_machine_name: get(intern!(py, "state_machine_name"))?,
     })
 }
 
@@ -558,8 +566,8 @@ impl Execution {
     }
 
     #[getter]
-    fn status(&self) -> &'static str {
-        self.inner.status().as_str()
+    fn status<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        status_str(py, self.inner.status())
     }
 
     #[getter]
@@ -591,14 +599,29 @@ impl Execution {
     }
 
     /// (status, error, cause, transitions) in one call: what a finished execution's result needs.
-    fn outcome(&self) -> (&'static str, Option<String>, Option<String>, u64) {
+    fn outcome<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyString>, Option<String>, Option<String>, u64) {
         (
-            self.inner.status().as_str(),
+            status_str(py, self.inner.status()),
             self.inner.error().map(str::to_string),
             self.inner.cause().map(str::to_string),
             self.inner.transitions(),
         )
     }
+}
+
+/// A status as a Python str, the same object every time (no new string for every execution).
+fn status_str(py: Python<'_>, status: core::Status) -> Bound<'_, PyString> {
+    match status {
+        core::Status::Running => intern!(py, "RUNNING"),
+        core::Status::Succeeded => intern!(py, "SUCCEEDED"),
+        core::Status::Failed => intern!(py, "FAILED"),
+        core::Status::TimedOut => intern!(py, "TIMED_OUT"),
+        core::Status::Aborted => intern!(py, "ABORTED"),
+    }
+    .clone()
 }
 
 /// An effect as the tuple the driver reads: `("invoke", token, resource, payload, timeout_s,
@@ -617,7 +640,7 @@ fn effect_tuple(py: Python<'_>, e: core::Effect) -> PyResult<Bound<'_, PyTuple>>
         } => PyTuple::new(
             py,
             [
-                PyString::new(py, "invoke").into_any(),
+                intern!(py, "invoke").clone().into_any(),
                 token.into_pyobject(py)?.into_any(),
                 PyString::new(py, &resource).into_any(),
                 to_py(py, &payload)?,
@@ -630,7 +653,7 @@ fn effect_tuple(py: Python<'_>, e: core::Effect) -> PyResult<Bound<'_, PyTuple>>
         core::Effect::Sleep { token, seconds } => PyTuple::new(
             py,
             [
-                PyString::new(py, "sleep").into_any(),
+                intern!(py, "sleep").clone().into_any(),
                 token.into_pyobject(py)?.into_any(),
                 PyFloat::new(py, seconds).into_any(),
             ],
@@ -638,19 +661,19 @@ fn effect_tuple(py: Python<'_>, e: core::Effect) -> PyResult<Bound<'_, PyTuple>>
         core::Effect::Cancel { token } => PyTuple::new(
             py,
             [
-                PyString::new(py, "cancel").into_any(),
+                intern!(py, "cancel").clone().into_any(),
                 token.into_pyobject(py)?.into_any(),
             ],
         ),
-        core::Effect::Yield => PyTuple::new(py, [PyString::new(py, "yield")]),
-        core::Effect::Done => PyTuple::new(py, [PyString::new(py, "done")]),
+        core::Effect::Yield => PyTuple::new(py, [intern!(py, "yield").clone()]),
+        core::Effect::Done => PyTuple::new(py, [intern!(py, "done").clone()]),
     }
 }
 
 /// Calls a plain sync handler for task `token` and reports its outcome, as the driver's `_invoke`
 /// would: a JSON-like result completes the task; an exception fails it, with its class name alone
 /// when nothing will read the cause (a retrier takes it and no history records it), otherwise with
-/// the (error, cause) of `expressway._resources.exception_outcome`, and its traceback is dropped
+/// the (error, cause) of `lambda_error::exception_outcome`, and its traceback is dropped
 /// (as the driver's `_fail_by` does: its frames would hold it in a cycle). A result that is not
 /// JSON data is returned for the driver to finish (see `run_inline`). Exceptions that are not
 /// `Exception`s (KeyboardInterrupt, SystemExit) propagate.
@@ -660,8 +683,6 @@ fn call_plain<'py>(
     token: u64,
     payload: &Value,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    static TASK_FAILED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    static EXCEPTION_OUTCOME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = slf.py();
     let exc = match handler.call1((to_py(py, payload)?,)) {
         Ok(value) => {
@@ -671,7 +692,7 @@ fn call_plain<'py>(
                     return Ok(None);
                 }
             }
-            let kind = PyString::new(py, "result").into_any();
+            let kind = intern!(py, "result").clone().into_any();
             let token = token.into_pyobject(py)?.into_any();
             return Ok(Some(PyTuple::new(py, [kind, token, value])?));
         }
@@ -679,8 +700,7 @@ fn call_plain<'py>(
         Err(err) => return Err(err),
     };
     // A failure nothing will read the cause of: its class name alone (a TaskFailed names its own).
-    let task_failed = TASK_FAILED.import(py, "expressway._errors", "TaskFailed")?;
-    let unseen = if exc.is_instance(task_failed)? {
+    let unseen = if lambda_error::is_task_failed(&exc)? {
         None
     } else {
         let name = exc.get_type().name()?.to_str()?.to_string();
@@ -689,10 +709,7 @@ fn call_plain<'py>(
     };
     let (error, cause) = match unseen {
         Some(name) => (name, None),
-        None => EXCEPTION_OUTCOME
-            .import(py, "expressway._resources", "exception_outcome")?
-            .call1((&exc,))?
-            .extract::<(String, Option<String>)>()?,
+        None => lambda_error::exception_outcome(&exc)?,
     };
     exc.setattr(intern!(py, "__traceback__"), py.None())?;
     slf.borrow_mut().inner.fail(token, error, cause);
@@ -716,6 +733,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(new_uuid, m)?)?;
     m.add_function(wrap_pyfunction!(seed_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(lambda_error::exception_outcome, m)?)?;
+    m.add_function(wrap_pyfunction!(lambda_error::lambda_error, m)?)?;
     m.add_class::<Program>()?;
     m.add_class::<Execution>()?;
     jsonata_module(m)?;

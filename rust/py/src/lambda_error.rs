@@ -1,0 +1,148 @@
+//! What a failing Python task handler's exception becomes: the (error, cause) the AWS Lambda Python
+//! runtime reports for it. Made here rather than in Python because it happens on every failing
+//! handler call that something reads the cause of (a Catch, a history, the execution's own failure),
+//! and the Python version cost about a microsecond, most of it walking the traceback.
+
+use crate::{KeyHasher, IDS};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyType};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// `expressway.TaskFailed`, whose error and cause are taken as they are.
+static TASK_FAILED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+/// The package's own directory: its frames are left out of stack traces.
+static PACKAGE_DIR: PyOnceLock<String> = PyOnceLock::new();
+/// `linecache.getline`, for the source line of a frame not seen before.
+static GETLINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The most frames whose JSON text is kept (handlers fail from the same few places over and over).
+const FRAMES_KEPT: usize = 4096;
+
+thread_local! {
+    /// A frame's JSON string per (file, line, function): what its text is made of. (Not per code
+    /// object: equal code objects from two files compare equal.)
+    static FRAMES: RefCell<HashMap<(String, i64, String), String, KeyHasher>> =
+        RefCell::new(HashMap::default());
+}
+
+/// The (error, cause) a handler's exception fails its task with: a `TaskFailed` gives exactly its
+/// error and cause; anything else is reported as the AWS Lambda Python runtime reports it (its
+/// class name, and the runtime's error document with message, type, request id and stack trace).
+#[pyfunction]
+pub fn exception_outcome(exc: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>)> {
+    let py = exc.py();
+    if is_task_failed(exc)? {
+        return Ok((
+            exc.getattr(intern!(py, "error"))?.extract()?,
+            exc.getattr(intern!(py, "cause"))?.extract()?,
+        ));
+    }
+    let error_type = exc.get_type().name()?.to_string();
+    let message = exc.str()?.to_string_lossy().into_owned();
+    let frames = stack_trace_json(exc)?;
+    let document = lambda_error(&message, &error_type, &frames);
+    Ok((error_type, Some(document)))
+}
+
+/// Whether `exc` is an `expressway.TaskFailed`.
+pub fn is_task_failed(exc: &Bound<'_, PyAny>) -> PyResult<bool> {
+    exc.is_instance(TASK_FAILED.import(exc.py(), "expressway._errors", "TaskFailed")?)
+}
+
+/// The Lambda runtime's error document, as Python's `json.dumps(..., ensure_ascii=False)` writes it;
+/// `frames` is the inside of its `stackTrace` array (JSON strings, comma-separated).
+#[pyfunction]
+pub fn lambda_error(message: &str, error_type: &str, frames: &str) -> String {
+    let mut out = String::with_capacity(96 + message.len() + error_type.len() + frames.len());
+    out.push_str("{\"errorMessage\": ");
+    push_json_string(&mut out, message);
+    out.push_str(", \"errorType\": ");
+    push_json_string(&mut out, error_type);
+    out.push_str(", \"requestId\": \"");
+    out.push_str(&IDS.uuid_v4());
+    out.push_str("\", \"stackTrace\": [");
+    out.push_str(frames);
+    out.push_str("]}");
+    out
+}
+
+/// The traceback as the Lambda runtime lists it, one JSON string per frame, comma-separated, the
+/// package's own frames left out.
+fn stack_trace_json(exc: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = exc.py();
+    let package_dir = PACKAGE_DIR.get_or_try_init(py, || {
+        py.import("expressway._resources")?
+            .getattr("_PACKAGE_DIR")?
+            .extract::<String>()
+    })?;
+    let mut out = String::new();
+    let mut tb = exc.getattr(intern!(py, "__traceback__"))?;
+    while !tb.is_none() {
+        let code = tb
+            .getattr(intern!(py, "tb_frame"))?
+            .getattr(intern!(py, "f_code"))?;
+        let filename = code.getattr(intern!(py, "co_filename"))?;
+        let filename = filename.cast::<PyString>()?.to_string_lossy();
+        if !filename.starts_with(package_dir.as_str()) {
+            let lineno: i64 = tb.getattr(intern!(py, "tb_lineno"))?.extract()?;
+            let name = code.getattr(intern!(py, "co_name"))?;
+            let name = name.cast::<PyString>()?.to_string_lossy();
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            push_frame_json(py, &mut out, &filename, lineno, &name)?;
+        }
+        tb = tb.getattr(intern!(py, "tb_next"))?;
+    }
+    Ok(out)
+}
+
+/// One frame of a stack trace as the Lambda runtime writes it, with its source line, as a JSON
+/// string.
+fn push_frame_json(
+    py: Python<'_>,
+    out: &mut String,
+    filename: &str,
+    lineno: i64,
+    name: &str,
+) -> PyResult<()> {
+    let key = (filename.to_string(), lineno, name.to_string());
+    if let Some(text) = FRAMES.with_borrow(|frames| frames.get(&key).cloned()) {
+        out.push_str(&text);
+        return Ok(());
+    }
+    let mut line = format!("  File \"{filename}\", line {lineno}, in {name}\n");
+    let getline = GETLINE.import(py, "linecache", "getline")?;
+    // Stripped by Python itself: its idea of whitespace is not quite Rust's.
+    let source = getline
+        .call1((filename, lineno))?
+        .call_method0(intern!(py, "strip"))?;
+    let source = source.cast::<PyString>()?.to_string_lossy();
+    if !source.is_empty() {
+        line.push_str("    ");
+        line.push_str(&source);
+        line.push('\n');
+    }
+    let mut text = String::with_capacity(line.len() + 8);
+    push_json_string(&mut text, &line);
+    out.push_str(&text);
+    FRAMES.with_borrow_mut(|frames| {
+        if frames.len() >= FRAMES_KEPT {
+            frames.clear();
+        }
+        frames.insert(key, text);
+    });
+    Ok(())
+}
+
+/// `s` as a JSON string, escaped as Python's `json.dumps(s, ensure_ascii=False)` does (and
+/// serde_json: quote, backslash and control characters only).
+fn push_json_string(out: &mut String, s: &str) {
+    // Writing a str to a String cannot fail.
+    if let Ok(text) = serde_json::to_string(s) {
+        out.push_str(&text);
+    }
+}
