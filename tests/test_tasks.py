@@ -193,6 +193,88 @@ def test_retry_calls_the_handler_again() -> None:
     assert calls == [{"x": 1}] * 3
 
 
+def test_a_retry_after_a_result_path_failure_calls_again_with_the_same_input() -> None:
+    # The merge fails after it has begun; the retry goes on from the state's raw input as it was.
+    calls = []
+
+    def handler(event: Any) -> int:
+        calls.append(event)
+        return 1
+
+    result = run_task(
+        lambda_arn("f"),
+        {"f": handler},
+        {"a": {"keep": 1}, "z": 2},
+        ResultPath="$.a.new[0]",
+        Retry=[{"ErrorEquals": ["States.ResultPathMatchFailure"], "MaxAttempts": 1}],
+    )
+    assert result.error == "States.ResultPathMatchFailure"
+    assert calls == [{"a": {"keep": 1}, "z": 2}] * 2
+
+
+def _caught_output(task: dict[str, Any], input: Any, handler: Any) -> Any:
+    """The output of a Task whose failure a Catch of every error puts at ``$.err``."""
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": lambda_arn("f"),
+                **task,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    result = expressway.StateMachine(definition).run(input, tasks={"f": handler}, time_scale=0)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    return result.output_json
+
+
+@pytest.mark.parametrize(
+    ("task", "error"),
+    [
+        ({"ResultPath": "$.a.new[0]"}, "States.ResultPathMatchFailure"),
+        ({"ResultPath": "$.z.new[0]"}, "States.ResultPathMatchFailure"),
+        # The result fits, the input with it does not: the limit fails after the merge.
+        ({"ResultPath": "$.a.big"}, "States.DataLimitExceeded"),
+        ({"ResultPath": "$.z", "OutputPath": "$"}, "States.DataLimitExceeded"),
+    ],
+)
+def test_a_catch_after_the_output_failed_gets_the_raw_input(task: dict[str, Any], error: str) -> None:
+    # What the merge added or replaced before the failure is gone from what the catcher sees, and
+    # the keys keep their order (compared as JSON text).
+    raw = {"a": {"keep": 1}, "z": 2, "pad": "p" * 100_000}
+    big = error == "States.DataLimitExceeded"
+    output = json.loads(_caught_output(task, raw, lambda _event: "x" * 200_000 if big else "x"))
+    assert output.pop("err")["Error"] == error
+    assert json.dumps(output) == json.dumps(raw)
+
+
+def test_a_catch_after_a_jsonata_output_failed_gets_the_raw_input() -> None:
+    task = {
+        "QueryLanguage": "JSONata",
+        "Output": "{% $states.result.missing.field %}",
+    }
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": lambda_arn("f"),
+                **task,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    result = expressway.StateMachine(definition).run({"a": [1, 2]}, tasks={"f": lambda _e: {"x": 1}})
+    assert (result.status, result.output) == ("SUCCEEDED", {"a": [1, 2]})
+
+
 def test_every_failure_keeps_its_lambda_cause_where_it_can_be_seen() -> None:
     # Failures a retrier takes are not reported anywhere (their cause is not even written), but the
     # last one, and every one in a recorded history, carries the Lambda runtime's error document.

@@ -19,10 +19,10 @@ class Program:
     uses_context: bool
     warnings: list[dict[str, str]]
     def start(
-        self, input_json: str, context: dict[str, Any], seed: int, history: bool = False
+        self, input_json: str, context: dict[str, Any], seed: int | None, history: bool = False
     ) -> Execution: ...
     def start_value(
-        self, input: Any, context: dict[str, Any], seed: int, history: bool = False
+        self, input: Any, context: dict[str, Any], seed: int | None, history: bool = False
     ) -> Execution: ...
     def bench(self, input_json: str, n: int) -> tuple[int, int, float]: ...
 

@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import json
-import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -163,10 +163,14 @@ class StateMachine:
             raise ValueError("max_duration must be > 0")
         if router is None:
             router = self._router(tasks)
-        clock = clock or wall_clock_ms
         if name is not None:
             check_name(name, "execution")
-        start_ms = clock()  # float: the service reports start and stop to the microsecond
+        # float: the service reports start and stop to the microsecond
+        if clock is None:
+            clock = wall_clock_ms
+            start_ms = time.time() * 1000.0  # wall_clock_ms's own reading, without its call
+        else:
+            start_ms = clock()
         naming = self._fresh_names if name is None else functools.partial(self._name_execution, name)
         if self._uses_context or history:
             names = execution_name, arn = naming()
@@ -182,9 +186,7 @@ class StateMachine:
         else:
             # Nothing reads the context: the execution's name and ARN are made only if asked for.
             context = {}
-        if seed is None:
-            seed = random.getrandbits(63)
-        try:
+        try:  # (the core draws a seed when none is given)
             if input_json is not None:  # JSON text is parsed in the core
                 execution = self._program.start(input_json, context, seed, history)
             else:  # a Python value is converted there directly, with no JSON text in between

@@ -14,7 +14,9 @@ use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, Event, EventKind, History, Iteration};
 use crate::intrinsics::{self, Env};
 use crate::path::{Path, Root};
-use crate::payload::{merge_result, query_field, query_path, select, Vars};
+use crate::payload::{
+    merge_result, merge_undoable, query_field, query_path, select, select_part, Vars,
+};
 use crate::query::{self, JEnv, JTemplate};
 use crate::rng::Rng;
 use crate::timestamp;
@@ -1583,11 +1585,6 @@ impl Execution {
         if let Some(a) = &state.assign {
             self.assign(fid, a, &result, &context, vars, None)?;
         }
-        let raw = if state.catch.is_empty() {
-            self.take_input(fid)
-        } else {
-            self.raw_input(fid)
-        };
         let passed_through =
             matches!(state.kind, Kind::Pass { result: None }) && state.parameters.is_none();
         let in_bound = self.frame(fid).map(|f| f.bound).unwrap_or_default();
@@ -1597,11 +1594,45 @@ impl Execution {
         } else {
             known_bound.unwrap_or_else(|| bound_of(&result))
         };
-        let merged = merge_result(&state.result_path, raw, result)?;
-        let out = select(&state.output_path, merged, &context, vars)?;
         let bound = merged_bound(&state.result_path, in_bound, result_bound);
-        self.settle_bound(fid, state, &out, bound)?;
+        let raw = self.take_input(fid);
+        let out = self.output_of(fid, state, raw, result, &context, vars, bound)?;
         transition(state, out)
+    }
+
+    /// ResultPath, OutputPath and the payload limits: a state's output from its raw input and
+    /// its result. When one of them fails, the frame gets its raw input back (a Retry or a Catch
+    /// goes on from it), by undoing the merge rather than from a copy kept of every input.
+    #[allow(clippy::too_many_arguments)]
+    fn output_of(
+        &mut self,
+        fid: usize,
+        state: &State,
+        raw: Value,
+        result: Value,
+        context: &Value,
+        vars: &Vars,
+        bound: Bound,
+    ) -> Result<Value, Failure> {
+        let (merged, unmerge) = match merge_undoable(&state.result_path, raw, result) {
+            Ok(done) => done,
+            Err(failed) => {
+                let (failure, raw) = *failed;
+                self.put_input(fid, raw);
+                return Err(failure);
+            }
+        };
+        let checked = select_part(&state.output_path, &merged, context, vars).and_then(|part| {
+            self.settle_bound(fid, state, part.as_ref().unwrap_or(&merged), bound)?;
+            Ok(part)
+        });
+        match checked {
+            Ok(part) => Ok(part.unwrap_or(merged)),
+            Err(failure) => {
+                self.put_input(fid, unmerge.undo(&state.result_path, merged));
+                Err(failure)
+            }
+        }
     }
 
     /// A JSONata state's result (`$states.result`) through Assign and Output.
@@ -1614,16 +1645,24 @@ impl Execution {
         let context = self.context_for(fid, state, None);
         let vars_arc = self.vars_of(fid);
         let vars = vars_ref(&vars_arc);
-        let raw = if state.catch.is_empty() {
-            self.take_input(fid)
-        } else {
-            self.raw_input(fid)
-        };
+        let raw = self.take_input(fid);
         let env = self.jenv(state, &raw, Some(&result), None, &context, vars);
         let (assign, output) = (state.assign.as_deref(), state.output.as_deref());
-        let out = self.jsonata_assign_output(fid, &raw, &env, assign, output, || result)?;
-        self.settle_bound(fid, state, &out, bound_of(&out))?;
-        transition(state, out)
+        let out = self
+            .jsonata_assign_output(fid, &raw, &env, assign, output, || result)
+            .and_then(|out| {
+                self.settle_bound(fid, state, &out, bound_of(&out))?;
+                Ok(out)
+            });
+        drop(env);
+        match out {
+            Ok(out) => transition(state, out),
+            Err(failure) => {
+                // A Retry or a Catch goes on from the raw input.
+                self.put_input(fid, raw);
+                Err(failure)
+            }
+        }
     }
 
     /// Records the bound of a state's output for the next state, after checking the output
@@ -1822,7 +1861,8 @@ impl Execution {
         c: &Catcher,
         failure: &Failure,
     ) -> Result<Step, Failure> {
-        let raw = self.raw_input(fid);
+        // The state ends here, caught or failed: nothing reads its input after this.
+        let raw = self.take_input(fid);
         let error = error_output(failure);
         if state.jsonata || c.assign.is_some() {
             let context = self.context_for(fid, state, None);

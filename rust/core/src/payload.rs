@@ -200,11 +200,22 @@ pub fn select(
     context: &Value,
     vars: &Vars,
 ) -> Result<Value, Failure> {
+    Ok(select_part(path, &value, context, vars)?.unwrap_or(value))
+}
+
+/// `select` without taking the value: `None` when the selection is the whole value, else what
+/// it selects (a copy). The value is still there when the path does not match.
+pub fn select_part(
+    path: &Option<Option<Path>>,
+    value: &Value,
+    context: &Value,
+    vars: &Vars,
+) -> Result<Option<Value>, Failure> {
     match path {
-        None => Ok(value),
-        Some(None) => Ok(Value::Object(Map::new())),
-        Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(value),
-        Some(Some(p)) => query_path(p, &value, context, vars),
+        None => Ok(None),
+        Some(None) => Ok(Some(Value::Object(Map::new()))),
+        Some(Some(p)) if p.is_root() && p.root() == Root::Input => Ok(None),
+        Some(Some(p)) => query_path(p, value, context, vars).map(Some),
     }
 }
 
@@ -216,44 +227,154 @@ pub fn merge_result(
     input: Value,
     result: Value,
 ) -> Result<Value, Failure> {
+    merge_undoable(path, input, result)
+        .map(|(merged, _)| merged)
+        .map_err(|failed| failed.0)
+}
+
+/// What a ResultPath merge changed, to give the input back as it was: a Catch needs a state's raw
+/// input when a step after the merge fails (OutputPath, the payload limits), and keeping a copy of
+/// every input for that would cost a deep copy per state.
+pub enum Unmerge {
+    /// The result replaced the input (ResultPath `$`, or none): this was the input.
+    Replaced(Value),
+    /// The merged value is the input itself (ResultPath null), or nothing was changed.
+    Unchanged,
+    /// The input was changed first at the `depth`-th key of the path (the steps above it only
+    /// went into containers that were there): the key was added (`None`), or its value was
+    /// replaced (`Some`, what it was). Undoing that one change undoes everything under it.
+    At { depth: usize, was: Option<Value> },
+}
+
+impl Unmerge {
+    /// The input as it was before the merge that gave `merged` (along `path`, the same path).
+    pub fn undo(self, path: &Option<Option<Path>>, mut merged: Value) -> Value {
+        match self {
+            Unmerge::Replaced(input) => input,
+            Unmerge::Unchanged => merged,
+            Unmerge::At { depth, was } => {
+                if let Some(Some(p)) = path {
+                    undo_at(&mut merged, p, depth, was);
+                }
+                merged
+            }
+        }
+    }
+}
+
+/// Puts back what the merge changed at the `depth`-th key of `p` (see [`Unmerge::At`]).
+fn undo_at(doc: &mut Value, p: &Path, depth: usize, was: Option<Value>) {
+    let mut node = doc;
+    for (i, key) in p.reference_keys().enumerate() {
+        let slot = match (key, node) {
+            (RefKey::Field(name), Value::Object(m)) if i == depth => {
+                match was {
+                    // It was added last: removing it leaves the keys in their order.
+                    None => drop(m.shift_remove(name)),
+                    Some(old) => {
+                        if let Some(slot) = m.get_mut(name) {
+                            *slot = old;
+                        }
+                    }
+                }
+                return;
+            }
+            (RefKey::Field(name), Value::Object(m)) => m.get_mut(name),
+            (RefKey::Index(idx), Value::Array(a)) => array_slot(a, idx),
+            _ => None,
+        };
+        match slot {
+            Some(slot) if i == depth => {
+                if let Some(old) = was {
+                    *slot = old;
+                }
+                return;
+            }
+            Some(slot) => node = slot,
+            None => return,
+        }
+    }
+}
+
+/// The item at `idx` (counted from the end when negative).
+fn array_slot(a: &mut [Value], idx: i64) -> Option<&mut Value> {
+    let k = if idx < 0 { a.len() as i64 + idx } else { idx };
+    if k < 0 {
+        return None;
+    }
+    a.get_mut(k as usize)
+}
+
+/// `merge_result`, also giving what undoes it; on failure, the input comes back as it was (boxed:
+/// failing is rare, and the box keeps the usual result small).
+pub fn merge_undoable(
+    path: &Option<Option<Path>>,
+    input: Value,
+    result: Value,
+) -> Result<(Value, Unmerge), Box<(Failure, Value)>> {
     let p = match path {
-        None => return Ok(result),
-        Some(None) => return Ok(input),
-        Some(Some(p)) if p.is_root() => return Ok(result),
+        None => return Ok((result, Unmerge::Replaced(input))),
+        Some(None) => return Ok((input, Unmerge::Unchanged)),
+        Some(Some(p)) if p.is_root() => return Ok((result, Unmerge::Replaced(input))),
         Some(Some(p)) => p,
     };
     let mut doc = input;
-    let mut keys = p.reference_keys().peekable();
-    let mut node = &mut doc;
-    while let Some(key) = keys.next() {
+    let (placed, first_change) = place(&mut doc, p, result);
+    let unmerge = match first_change {
+        Some((depth, was)) => Unmerge::At { depth, was },
+        None => Unmerge::Unchanged,
+    };
+    match placed {
+        Ok(()) => Ok((doc, unmerge)),
+        Err(result) => {
+            let failure = result_path_mismatch(p, &result);
+            Err(Box::new((failure, unmerge.undo(path, doc))))
+        }
+    }
+}
+
+/// Writes `result` at reference path `p` in `doc`, creating the objects on the way; gives the
+/// result back when it cannot be placed, and the first change made (see [`Unmerge::At`]).
+#[allow(clippy::type_complexity)]
+fn place(
+    doc: &mut Value,
+    p: &Path,
+    result: Value,
+) -> (Result<(), Value>, Option<(usize, Option<Value>)>) {
+    let mut first_change: Option<(usize, Option<Value>)> = None;
+    let mut keys = p.reference_keys().enumerate().peekable();
+    let mut node = doc;
+    while let Some((depth, key)) = keys.next() {
         let last = keys.peek().is_none();
-        node = match (key, node) {
+        let slot = match (key, node) {
             (RefKey::Field(name), Value::Object(m)) => {
                 // The key is copied only when the field is new.
                 if !m.contains_key(name) {
                     m.insert(name.to_string(), Value::Null);
+                    first_change.get_or_insert((depth, None));
                 }
-                let Some(slot) = m.get_mut(name) else {
-                    return Err(result_path_mismatch(p, &result));
-                };
-                if !last && !slot.is_object() && !slot.is_array() {
-                    *slot = Value::Object(Map::new());
-                }
-                slot
+                m.get_mut(name)
             }
-            (RefKey::Index(idx), Value::Array(a)) => {
-                let n = a.len() as i64;
-                let k = if idx < 0 { n + idx } else { idx };
-                match a.get_mut(k as usize).filter(|_| k >= 0) {
-                    Some(slot) => slot,
-                    None => return Err(result_path_mismatch(p, &result)),
-                }
-            }
-            _ => return Err(result_path_mismatch(p, &result)),
+            (RefKey::Index(idx), Value::Array(a)) => array_slot(a, idx),
+            _ => None,
         };
+        let Some(slot) = slot else {
+            return (Err(result), first_change);
+        };
+        if last {
+            let was = std::mem::replace(slot, Value::Null);
+            first_change.get_or_insert((depth, Some(was)));
+            *slot = result;
+            return (Ok(()), first_change);
+        }
+        if !slot.is_object() && !slot.is_array() {
+            let was = std::mem::replace(slot, Value::Object(Map::new()));
+            first_change.get_or_insert((depth, Some(was)));
+        }
+        node = slot;
     }
-    *node = result;
-    Ok(doc)
+    // A reference path with no keys is the root, which `merge_undoable` handles.
+    (Err(result), first_change)
 }
 
 fn result_path_mismatch(p: &Path, result: &Value) -> Failure {
@@ -271,6 +392,60 @@ fn result_path_mismatch(p: &Path, result: &Value) -> Failure {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Text keeps the key order, which `==` on objects does not compare.
+    fn text(v: &Value) -> String {
+        to_text(v)
+    }
+
+    #[test]
+    fn undoing_a_merge_gives_the_input_back_key_order_included() {
+        let cases = [
+            ("$", json!({"a": 1})),
+            ("$.r", json!({"a": 1, "b": 2})),
+            ("$.a", json!({"a": 1, "b": 2})),
+            ("$.x.y", json!({"x": 1, "z": 0})),
+            ("$.x.y", json!({"z": 0})),
+            ("$.x.y", json!({"x": {"y": 1, "w": 2}, "z": 0})),
+            ("$.x.y.z", json!({"x": {"w": 2}})),
+            ("$.l[1]", json!({"l": [0, 1, 2]})),
+            ("$.l[-1].v", json!({"l": [{"v": 1, "u": 2}]})),
+            ("$.l[0].v", json!({"l": ["text"]})),
+        ];
+        for (path, input) in cases {
+            let rp = Some(Path::parse(path).ok());
+            let (merged, unmerge) = merge_undoable(&rp, input.clone(), json!({"new": true}))
+                .unwrap_or_else(|_| panic!("{path} should apply"));
+            assert_ne!(text(&merged), text(&input), "{path}");
+            let back = unmerge.undo(&rp, merged);
+            assert_eq!(text(&back), text(&input), "{path}");
+        }
+        // ResultPath null: the input is the output.
+        let (merged, unmerge) = merge_undoable(&Some(None), json!({"a": 1}), json!(2)).unwrap();
+        assert_eq!(unmerge.undo(&Some(None), merged), json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_merge_that_fails_gives_the_input_back_unchanged() {
+        let cases = [
+            ("$.r", json!("text")),
+            ("$.r", json!([1, 2])),
+            ("$.a[0]", json!({"b": 1})),
+            ("$.a.b[0]", json!({"a": {"c": 1}, "d": 2})),
+            ("$.a.b[0]", json!({"a": 5, "d": 2})),
+            ("$.l[5]", json!({"l": [1]})),
+            ("$.l[-2]", json!({"l": [1]})),
+        ];
+        for (path, input) in cases {
+            let rp = Some(Path::parse(path).ok());
+            let Err(failed) = merge_undoable(&rp, input.clone(), json!(1)) else {
+                panic!("{path} should not apply to {input}");
+            };
+            let (failure, back) = *failed;
+            assert_eq!(failure.error, crate::errors::RESULT_PATH_MATCH_FAILURE);
+            assert_eq!(text(&back), text(&input), "{path}");
+        }
+    }
 
     fn ev(t: Value, input: Value) -> Result<Value, Failure> {
         Template::compile(&t).unwrap().eval(

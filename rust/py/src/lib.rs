@@ -62,13 +62,23 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 /// so short keys are kept per thread and the same str object is handed out again: no new string to
 /// make, and its hash, which the dict needs, is already computed.
 fn key_to_py<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
-    const LONGEST: usize = 32;
+    kept_str(py, key, 32)
+}
+
+/// A task's resource as a Python str, to look its handler up with: the same few come back on every
+/// call, and are long (ARNs), so hashing a new str each time would cost more than the lookup.
+fn resource_to_py<'py>(py: Python<'py>, resource: &str) -> Bound<'py, PyString> {
+    kept_str(py, resource, 256)
+}
+
+/// `key` as a Python str, kept per thread when it is at most `longest` bytes long (see `key_to_py`).
+fn kept_str<'py>(py: Python<'py>, key: &str, longest: usize) -> Bound<'py, PyString> {
     const MOST: usize = 1024;
     thread_local! {
         static KEYS: std::cell::RefCell<std::collections::HashMap<Box<str>, Py<PyString>, KeyHasher>> =
             std::cell::RefCell::new(std::collections::HashMap::default());
     }
-    if key.len() > LONGEST {
+    if key.len() > longest {
         return PyString::new(py, key);
     }
     KEYS.with(|keys| {
@@ -327,7 +337,7 @@ impl Program {
         &self,
         input_json: &str,
         context: &Bound<'_, PyDict>,
-        seed: u64,
+        seed: Option<u64>,
         history: bool,
     ) -> PyResult<Execution> {
         let input = parse_json(input_json)?;
@@ -374,7 +384,7 @@ impl Program {
         &self,
         input: &Bound<'_, PyAny>,
         context: &Bound<'_, PyDict>,
-        seed: u64,
+        seed: Option<u64>,
         history: bool,
     ) -> PyResult<Execution> {
         let input = from_py(input, 0)?;
@@ -387,9 +397,11 @@ impl Program {
         &self,
         input: Value,
         context: &Bound<'_, PyDict>,
-        seed: u64,
+        seed: Option<u64>,
         history: bool,
     ) -> PyResult<Execution> {
+        // No seed given: one from the process's id sequence (seeded from the OS at import).
+        let seed = seed.unwrap_or_else(|| IDS.next_u64());
         let mut inner =
             core::Execution::new(self.inner.clone(), input, context_from(context)?, seed);
         if history {
@@ -467,7 +479,7 @@ impl Execution {
                         heartbeat_seconds: None,
                         task_token: None,
                         ..
-                    } => match handlers.get_item(resource)? {
+                    } => match handlers.get_item(resource_to_py(py, resource))? {
                         Some(handler) => match call_plain(slf, &handler, token, payload)? {
                             Some(left) => out.append(left)?,
                             None => advanced = true,
