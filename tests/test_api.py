@@ -41,6 +41,32 @@ def test_run_returns_a_result() -> None:
     assert result.to_dict() == {"status": "SUCCEEDED", "output": result.output, "error": None, "cause": None}
 
 
+def test_a_result_compares_by_value_shows_no_output_and_keeps_its_output() -> None:
+    sm = expressway.StateMachine(HELLO, name="Hello")
+    first = sm.run({"name": "same"}, name="e")
+    second = sm.run({"name": "same"}, name="e")
+    assert first != second  # the durations and ARNs differ
+    assert first == first and first != {"status": "SUCCEEDED"}
+    with pytest.raises(TypeError):
+        hash(first)
+    assert repr(first) == (
+        f"Result(status='SUCCEEDED', error=None, cause=None, transitions={first.transitions}, "
+        f"duration={first.duration:.6f})"
+    )
+    # Each form of the output is made once and is the same object after.
+    assert first.output is first.output
+    assert first.output_json is first.output_json
+    assert first.output is first.output  # also once both forms exist
+    failed = expressway.StateMachine(
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": 'it\'s "bad"'}}}
+    ).run()
+    assert (failed.status, failed.error, failed.succeeded) == ("FAILED", "E", False)
+    assert failed.cause == 'it\'s "bad"'
+    assert failed.output is None and failed.output_json is None
+    assert repr(failed).startswith(f"Result(status='FAILED', error='E', cause={failed.cause!r}, ")
+    assert failed.to_dict() == {"status": "FAILED", "output": None, "error": "E", "cause": 'it\'s "bad"'}
+
+
 def test_definition_as_json_text_and_defaults() -> None:
     sm = expressway.StateMachine(json.dumps(HELLO))
     assert sm.start_at == "Greet"

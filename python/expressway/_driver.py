@@ -906,7 +906,7 @@ class Start:
 
 def _result(ex: Any, start_ms: float, end_ms: float, names: Callable[[], tuple[str, str]]) -> Result:
     """The Result of the finished core execution ``ex``."""
-    return Result._of_finished(ex, max(0.0, (end_ms - start_ms) / 1000.0), names)
+    return ex.result(start_ms, end_ms, names)
 
 
 def _close_parked(item: tuple[Any, ...]) -> None:

@@ -12,6 +12,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyT
 use std::sync::Arc;
 
 mod lambda_error;
+mod result;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -509,6 +510,17 @@ impl Execution {
         }
     }
 
+    /// The Result of this finished execution, which ran from `start_ms` to `end_ms` (epoch
+    /// milliseconds); `names` is its (name, ARN), or what makes them when first asked for.
+    fn result(
+        slf: &Bound<'_, Self>,
+        start_ms: f64,
+        end_ms: f64,
+        names: Py<PyAny>,
+    ) -> result::ExecutionResult {
+        result::ExecutionResult::of(slf, ((end_ms - start_ms) / 1000.0).max(0.0), names)
+    }
+
     /// Asks `run_inline` to hand back to the driver at once (the driver is stopping the execution).
     fn ask_stop(&mut self) {
         self.stop_asked = true;
@@ -608,19 +620,6 @@ impl Execution {
     #[getter]
     fn transitions(&self) -> u64 {
         self.inner.transitions()
-    }
-
-    /// (status, error, cause, transitions) in one call: what a finished execution's result needs.
-    fn outcome<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyString>, Option<String>, Option<String>, u64) {
-        (
-            status_str(py, self.inner.status()),
-            self.inner.error().map(str::to_string),
-            self.inner.cause().map(str::to_string),
-            self.inner.transitions(),
-        )
     }
 }
 
@@ -749,6 +748,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lambda_error::lambda_error, m)?)?;
     m.add_class::<Program>()?;
     m.add_class::<Execution>()?;
+    m.add_class::<result::ExecutionResult>()?;
     jsonata_module(m)?;
     Ok(())
 }

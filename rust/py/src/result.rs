@@ -1,0 +1,198 @@
+//! `expressway.Result`: what an execution ended with. A class of the extension's own because one is
+//! made for every execution, and a Python object with these fields cost as much to make as a short
+//! execution takes to run.
+
+use crate::{status_str, to_py, Execution};
+use expressway_core as core;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
+
+/// What an execution ended with.
+///
+/// ``status`` is ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT`` or ``ABORTED``. ``output`` (a parsed JSON
+/// value) and ``output_json`` (its JSON text) are set only when the execution succeeded; ``error``
+/// and ``cause`` only when it did not. ``duration`` is in seconds, ``transitions`` counts the state
+/// transitions taken. The output is made into Python values, or into JSON text, when first asked
+/// for (each costs time in proportion to its size, and most callers want only one of them).
+#[pyclass(module = "expressway", name = "Result")]
+pub struct ExecutionResult {
+    status: core::Status,
+    error: Option<String>,
+    cause: Option<String>,
+    #[pyo3(get)]
+    transitions: u64,
+    #[pyo3(get)]
+    duration: f64,
+    /// (name, ARN), or what makes them when first asked for.
+    names: Py<PyAny>,
+    /// The succeeded execution the output comes from, until both forms of it have been made.
+    core: Option<Py<Execution>>,
+    output: Option<Py<PyAny>>,
+    output_json: Option<Py<PyAny>>,
+}
+
+impl ExecutionResult {
+    /// The Result of the finished execution `ex`, which ran `duration` seconds; `names` gives its
+    /// (name, ARN) or is called for them when first asked.
+    pub(crate) fn of(
+        ex: &Bound<'_, Execution>,
+        duration: f64,
+        names: Py<PyAny>,
+    ) -> ExecutionResult {
+        let held = ex.borrow();
+        let inner = &held.inner;
+        let status = inner.status();
+        let succeeded = status == core::Status::Succeeded;
+        ExecutionResult {
+            status,
+            error: inner.error().map(str::to_string),
+            cause: inner.cause().map(str::to_string),
+            transitions: inner.transitions(),
+            duration,
+            names,
+            core: succeeded.then(|| ex.clone().unbind()),
+            output: None,
+            output_json: None,
+        }
+    }
+
+    fn named<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let names = self.names.bind(py);
+        if let Ok(made) = names.cast::<PyTuple>() {
+            return Ok(made.clone());
+        }
+        let made = names.call0()?.cast_into::<PyTuple>()?;
+        self.names = made.clone().into_any().unbind();
+        Ok(made)
+    }
+
+    /// Lets the execution go once both forms of the output exist.
+    fn release(&mut self) {
+        if self.output.is_some() && self.output_json.is_some() {
+            self.core = None;
+        }
+    }
+}
+
+#[pymethods]
+impl ExecutionResult {
+    #[getter]
+    fn status<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        status_str(py, self.status)
+    }
+
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    #[getter]
+    fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// The execution's name.
+    #[getter]
+    fn name<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.named(py)?.get_item(0)
+    }
+
+    #[getter]
+    fn execution_arn<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.named(py)?.get_item(1)
+    }
+
+    #[getter]
+    fn output<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(made) = &self.output {
+            return Ok(made.bind(py).clone());
+        }
+        let made = match &self.core {
+            Some(ex) => match ex.bind(py).borrow().inner.output() {
+                Some(v) => to_py(py, v)?,
+                None => py.None().into_bound(py),
+            },
+            None => py.None().into_bound(py),
+        };
+        self.output = Some(made.clone().unbind());
+        self.release();
+        Ok(made)
+    }
+
+    #[getter]
+    fn output_json<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(made) = &self.output_json {
+            return Ok(made.bind(py).clone());
+        }
+        let made = match &self.core {
+            Some(ex) => match ex.bind(py).borrow().inner.output() {
+                Some(v) => PyString::new(py, &core::value::to_text(v)).into_any(),
+                None => py.None().into_bound(py),
+            },
+            None => py.None().into_bound(py),
+        };
+        self.output_json = Some(made.clone().unbind());
+        self.release();
+        Ok(made)
+    }
+
+    #[getter]
+    fn succeeded(&self) -> bool {
+        self.status == core::Status::Succeeded
+    }
+
+    /// ``status``, ``output``, ``error`` and ``cause`` as a JSON-ready dict.
+    #[allow(clippy::wrong_self_convention)] // Python's name; it makes the output, which it keeps
+    fn to_dict<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("status", self.status(py))?;
+        d.set_item("output", self.output(py)?)?;
+        d.set_item("error", self.error())?;
+        d.set_item("cause", self.cause())?;
+        Ok(d)
+    }
+
+    fn __eq__<'py>(
+        slf: &Bound<'py, Self>,
+        other: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let Ok(other) = other.cast::<ExecutionResult>() else {
+            return Ok(py.NotImplemented().into_bound(py));
+        };
+        let fields = [
+            "status",
+            "output",
+            "error",
+            "cause",
+            "transitions",
+            "duration",
+            "name",
+            "execution_arn",
+        ];
+        for field in fields {
+            if !slf.getattr(field)?.eq(other.getattr(field)?)? {
+                return Ok(PyBool::new(py, false).to_owned().into_any());
+            }
+        }
+        Ok(PyBool::new(py, true).to_owned().into_any())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        // Without the output: it may be large (and asyncio's task reprs format results).
+        let repr = |v: Option<&str>| -> PyResult<String> {
+            Ok(match v {
+                Some(s) => PyString::new(py, s).repr()?.to_string(),
+                None => "None".to_string(),
+            })
+        };
+        Ok(format!(
+            "Result(status={}, error={}, cause={}, transitions={}, duration={:.6})",
+            status_str(py, self.status).repr()?,
+            repr(self.error())?,
+            repr(self.cause())?,
+            self.transitions,
+            self.duration
+        ))
+    }
+}
