@@ -281,7 +281,7 @@ class Driver:
         self._ex = start.execution
         self._router = start.router
         self._inline = start.inline  # Execution.run_inline's arguments, or None (see Start)
-        # The effects of a first run made before the driver existed (Start.first_run).
+        # The effects of a first run made before the driver existed (first_run).
         self._pending = start.pending
         self._time_scale = start.time_scale
         self._clock = clock = start.clock
@@ -839,11 +839,21 @@ class Driver:
         return _result(self._ex, self._start_ms, end, lambda: self.names)
 
 
+def inline_args(
+    router: Router, clock: Callable[[], float], deadline_ms: float, time_scale: float
+) -> tuple[Any, ...]:
+    """What Execution.run_inline takes after the time: the plain sync handlers, which the core calls
+    itself, and the clock it reads between rounds with its factor to milliseconds (the wall clock's
+    own function, in seconds, spares a Python call a round)."""
+    if clock is wall_clock_ms:
+        return (router.plain, time.time, 1000.0, deadline_ms, time_scale == 0)
+    return (router.plain, clock, 1.0, deadline_ms, time_scale == 0)
+
+
 class Start:
-    """A started core execution, before anything drives it. Most executions of plain sync handlers end
-    in their first ``run_inline``: :meth:`first_run` tries that and returns their Result without a
-    Driver ever being made, or the Driver that goes on from there. (Callers keep only what it returns:
-    a Start held during a long execution would keep that first run's effects alive too.)"""
+    """A started core execution, before anything drives it: what the Driver takes over. ``inline`` is
+    Execution.run_inline's arguments after the time (:func:`inline_args`), or None when every call
+    goes through the driver (the history is recorded); ``pending`` is what a first run left."""
 
     __slots__ = (
         "clock",
@@ -866,7 +876,8 @@ class Start:
         start_ms: float,
         deadline_ms: float,
         naming: Callable[[], tuple[str, str]],
-        inline: bool,
+        inline: tuple[Any, ...] | None,
+        pending: tuple[list[tuple[Any, ...]], bool] | None = None,
     ) -> None:
         self.execution = execution
         self.router = router
@@ -875,33 +886,33 @@ class Start:
         self.start_ms = start_ms
         self.deadline_ms = deadline_ms
         self.naming = naming
-        # What Execution.run_inline takes after the time: plain sync handlers are called by the
-        # core itself unless the history is recorded (then every call goes through the driver). The
-        # clock it reads between rounds comes with its factor to milliseconds: the wall clock's own
-        # function (in seconds) spares a Python call a round.
-        if not inline:
-            self.inline: tuple[Any, ...] | None = None
-        elif clock is wall_clock_ms:
-            self.inline = (router.plain, time.time, 1000.0, deadline_ms, time_scale == 0)
-        else:
-            self.inline = (router.plain, clock, 1.0, deadline_ms, time_scale == 0)
-        self.pending: tuple[list[tuple[Any, ...]], bool] | None = None
-
-    def first_run(self) -> Result | Driver:
-        """The first run, at the start time, with plain calls made by the core: the Result when that
-        ended the execution, else the Driver that goes on from there (given the run's effects)."""
-        if self.inline is None:
-            return Driver(self)
-        ex = self.execution
-        effects, progressed = ex.run_inline(int(self.start_ms), *self.inline)
-        if len(effects) != 1 or effects[0][0] != "done":
-            self.pending = (effects, progressed)
-            return Driver(self)
-        return _result(ex, self.start_ms, self.clock(), self.naming)
+        self.inline = inline
+        self.pending = pending
 
     def driver(self) -> Driver:
         """The Driver that takes the execution on from the start."""
         return Driver(self)
+
+
+def first_run(
+    execution: Any,
+    router: Router,
+    time_scale: float,
+    clock: Callable[[], float],
+    start_ms: float,
+    deadline_ms: float,
+    naming: Callable[[], tuple[str, str]],
+) -> Result | Driver:
+    """The first run of a just started execution, at its start time, with plain calls made by the
+    core: its Result when that ended it (most executions of plain sync handlers end there, with no
+    Driver made), else the Driver that goes on from there with the run's effects. (Callers keep only
+    what it returns: a Start held during a long execution would keep that first run's effects alive.)"""
+    inline = inline_args(router, clock, deadline_ms, time_scale)
+    effects, progressed = execution.run_inline(int(start_ms), *inline)
+    if len(effects) == 1 and effects[0][0] == "done":
+        return execution.result(start_ms, clock(), naming)
+    pending = (effects, progressed)
+    return Driver(Start(execution, router, time_scale, clock, start_ms, deadline_ms, naming, inline, pending))
 
 
 def _result(ex: Any, start_ms: float, end_ms: float, names: Callable[[], tuple[str, str]]) -> Result:

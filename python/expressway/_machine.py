@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _context, _core
 from ._context import check_name, execution_arn, execution_context, new_uuid, state_machine_arn
-from ._driver import Driver, Start, TaskContext, VirtualClock, wall_clock_ms
+from ._driver import Driver, Start, TaskContext, VirtualClock, first_run, inline_args, wall_clock_ms
 from ._errors import InvalidDefinition
 from ._resources import Handler, Router
 from ._result import Result
@@ -155,6 +155,44 @@ class StateMachine:
         router: Router | None = None,
         history: bool = False,
     ) -> Start:
+        """A started execution for a Driver to take on from the start (plain calls are made by the core
+        unless the history is recorded)."""
+        execution, router, scale, clock_ms, start_ms, deadline_ms, naming = self._launch(
+            input, input_json, tasks, time_scale, name, max_duration, seed, clock, router, history
+        )
+        inline = None if history else inline_args(router, clock_ms, deadline_ms, scale)
+        return Start(execution, router, scale, clock_ms, start_ms, deadline_ms, naming, inline)
+
+    def _begin(
+        self,
+        input: Any,
+        input_json: str | None,
+        tasks: Mapping[str, Handler] | None,
+        time_scale: float,
+        name: str | None,
+        max_duration: float,
+        seed: int | None,
+        clock: Clock | None,
+    ) -> Result | Driver:
+        """Starts an execution and runs it as far as it goes at once: its Result when that ended it, else
+        the Driver that goes on from there (see :func:`first_run`)."""
+        return first_run(*self._launch(input, input_json, tasks, time_scale, name, max_duration, seed, clock))
+
+    def _launch(
+        self,
+        input: Any,
+        input_json: str | None,
+        tasks: Mapping[str, Handler] | None,
+        time_scale: float,
+        name: str | None,
+        max_duration: float,
+        seed: int | None,
+        clock: Clock | None,
+        router: Router | None = None,
+        history: bool = False,
+    ) -> tuple[Any, Router, float, Clock, float, float, Callable[[], tuple[str, str]]]:
+        """Checks the arguments and starts the core execution: (execution, router, time scale, clock,
+        start and deadline in epoch milliseconds, what names it)."""
         if input_json is not None and input is not None:
             raise TypeError("give either input or input_json, not both")
         if time_scale < 0:
@@ -198,7 +236,7 @@ class StateMachine:
         if limit_s is None or limit_s > max_duration:
             limit_s = max_duration
         deadline_ms = start_ms + limit_s * 1000.0
-        return Start(execution, router, float(time_scale), clock, start_ms, deadline_ms, naming, not history)
+        return execution, router, float(time_scale), clock, start_ms, deadline_ms, naming
 
     def run(
         self,
@@ -228,9 +266,7 @@ class StateMachine:
         needed (sync handlers only, no real sleeps), none is created. Called from a thread that runs
         an event loop, the execution runs on a loop of its own in a worker thread.
         """
-        driver = self._start(
-            input, input_json, tasks, time_scale, name, max_duration, seed, clock
-        ).first_run()
+        driver = self._begin(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
         if isinstance(driver, Result):
             return driver
         if not driver.drive_sync():
@@ -262,9 +298,7 @@ class StateMachine:
         """
         # As far as it goes without waiting, the execution runs here and now (no task, no timer);
         # drive() takes over at the first wait or yield.
-        driver = self._start(
-            input, input_json, tasks, time_scale, name, max_duration, seed, clock
-        ).first_run()
+        driver = self._begin(input, input_json, tasks, time_scale, name, max_duration, seed, clock)
         if isinstance(driver, Result):
             return driver
         if not driver.drive_sync(until_yield=True):
