@@ -435,3 +435,41 @@ def test_an_awaitable_left_by_the_first_run_is_not_lost_at_the_deadline() -> Non
             assert result.status == "TIMED_OUT"
         gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["core-called", "driver-called"])
+def test_failing_handlers_leave_no_reference_cycles(is_async: bool) -> None:
+    # A handler's exception holds its traceback, whose frames could hold it in turn: left to the
+    # garbage collector, every failing call would cost a collection's work later. Failures retried
+    # unseen and failures caught (their cause made from the traceback) alike.
+    attempts: collections.Counter[str] = collections.Counter()
+
+    def fails_once(event: dict[str, Any]) -> dict[str, Any]:
+        attempts[event["id"]] += 1
+        try:
+            raise ValueError("first attempt") if attempts[event["id"]] % 2 else KeyError("second attempt")
+        except Exception as exc:
+            seen = exc  # noqa: F841 - the frame holds its own exception, as code that logs it may
+            raise
+
+    async def fails_once_async(event: dict[str, Any]) -> dict[str, Any]:
+        return fails_once(event)
+
+    sm = machine(retry=[{"ErrorEquals": ["ValueError"], "MaxAttempts": 1}])
+    tasks = {"f": fails_once_async if is_async else fails_once}
+
+    async def executions(prefix: str, n: int) -> None:
+        for i in range(n):
+            result = await sm.execute({"id": f"{prefix}{i}"}, tasks=tasks, time_scale=0)
+            assert result.output["caught"]["Error"] == "KeyError"
+
+    # One event loop throughout: a loop's own set-up and tear-down leave cycles of their own.
+    with asyncio.Runner() as runner:
+        runner.run(executions("warm-up", 3))  # routing, caches
+        gc.collect()
+        gc.disable()
+        try:
+            runner.run(executions("", 50))
+            assert gc.collect() == 0
+        finally:
+            gc.enable()

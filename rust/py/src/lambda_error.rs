@@ -34,7 +34,7 @@ thread_local! {
 #[pyfunction]
 pub fn exception_outcome(exc: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>)> {
     let py = exc.py();
-    if is_task_failed(exc)? {
+    if is_task_failed(&exc.get_type())? {
         return Ok((
             exc.getattr(intern!(py, "error"))?.extract()?,
             exc.getattr(intern!(py, "cause"))?.extract()?,
@@ -47,9 +47,9 @@ pub fn exception_outcome(exc: &Bound<'_, PyAny>) -> PyResult<(String, Option<Str
     Ok((error_type, Some(document)))
 }
 
-/// Whether `exc` is an `expressway.TaskFailed`.
-pub fn is_task_failed(exc: &Bound<'_, PyAny>) -> PyResult<bool> {
-    exc.is_instance(TASK_FAILED.import(exc.py(), "expressway._errors", "TaskFailed")?)
+/// Whether exceptions of type `exc_type` are `expressway.TaskFailed`s.
+pub fn is_task_failed(exc_type: &Bound<'_, PyType>) -> PyResult<bool> {
+    exc_type.is_subclass(TASK_FAILED.import(exc_type.py(), "expressway._errors", "TaskFailed")?)
 }
 
 /// The Lambda runtime's error document, as Python's `json.dumps(..., ensure_ascii=False)` writes it;

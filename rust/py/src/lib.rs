@@ -4,7 +4,7 @@
 use expressway_core as core;
 use expressway_core::Value;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyBaseException, PyException, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -96,29 +96,44 @@ fn kept_str<'py>(py: Python<'py>, key: &str, longest: usize) -> Bound<'py, PyStr
     })
 }
 
-/// FNV-1a: the caches of short strings (object keys, stack frames) hash them, where SipHash's
-/// set-up dominates.
+/// The caches of strings kept per thread (object keys, resources, stack frames) hash them with
+/// this: eight bytes a step (the multiply-rotate of rustc's FxHasher), where SipHash's set-up
+/// dominates for short keys and a byte-a-step hash is slow for long ones (ARNs).
 #[derive(Default, Clone, Copy)]
-struct Fnv(u64);
+struct WordHash(u64);
 
-impl std::hash::Hasher for Fnv {
+impl WordHash {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl std::hash::Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.add(u64::from_le_bytes(w));
         }
-        self.0 = h;
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 }
 
-type KeyHasher = std::hash::BuildHasherDefault<Fnv>;
+type KeyHasher = std::hash::BuildHasherDefault<WordHash>;
 
 fn from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
@@ -707,24 +722,43 @@ fn call_plain<'py>(
             let token = token.into_pyobject(py)?.into_any();
             return Ok(Some(PyTuple::new(py, [kind, token, value])?));
         }
-        Err(err) if err.is_instance_of::<PyException>(py) => err.into_value(py).into_bound(py),
+        Err(err) if err.is_instance_of::<PyException>(py) => err,
         Err(err) => return Err(err),
     };
     // A failure nothing will read the cause of: its class name alone (a TaskFailed names its own).
-    let unseen = if lambda_error::is_task_failed(&exc)? {
+    let exc_type = exc.get_type(py);
+    let unseen = if lambda_error::is_task_failed(&exc_type)? {
         None
     } else {
-        let name = exc.get_type().name()?.to_str()?.to_string();
+        let name = exc_type.name()?.to_str()?.to_string();
         let unseen = slf.borrow().inner.failure_goes_unseen(token, &name);
         unseen.then_some(name)
     };
     let (error, cause) = match unseen {
-        Some(name) => (name, None),
-        None => lambda_error::exception_outcome(&exc)?,
+        Some(name) => {
+            drop_traceback(exc.value(py));
+            (name, None)
+        }
+        None => {
+            let exc = exc.into_value(py).into_bound(py);
+            let outcome = lambda_error::exception_outcome(&exc);
+            drop_traceback(&exc);
+            outcome?
+        }
     };
-    exc.setattr(intern!(py, "__traceback__"), py.None())?;
     slf.borrow_mut().inner.fail(token, error, cause);
     Ok(None)
+}
+
+/// Drops the traceback of a handler's exception once it has been read: its frames may hold the
+/// exception (a handler that keeps it in a variable), a cycle only the garbage collector would free.
+/// (Where the interpreter keeps the traceback apart, as 3.11 does until the exception is handed to
+/// Python code, the PyErr that holds it lets it go when dropped.)
+fn drop_traceback(exc: &Bound<'_, PyBaseException>) {
+    // SAFETY: `exc` is a live exception object, borrowed for the call while attached to the
+    // interpreter (a Bound); PyException_SetTraceback takes any exception object and None as the
+    // new traceback (which it cannot refuse), increfs None and releases the old traceback.
+    unsafe { pyo3::ffi::PyException_SetTraceback(exc.as_ptr(), pyo3::ffi::Py_None()) };
 }
 
 /// A handler's usual results, which cannot be awaitables: the exact JSON types.
