@@ -212,8 +212,10 @@ def test_a_retry_after_a_result_path_failure_calls_again_with_the_same_input() -
     assert calls == [{"a": {"keep": 1}, "z": 2}] * 2
 
 
-def _caught_output(task: dict[str, Any], input: Any, handler: Any) -> Any:
-    """The output of a Task whose failure a Catch of every error puts at ``$.err``."""
+def _caught_output(task: dict[str, Any], input: Any, handler: Any, **catcher: Any) -> Any:
+    """The output (JSON text) of a Task whose failure a Catch of every error takes: into ``$.err``,
+    or as the ``catcher`` fields say."""
+    catcher = catcher or {"ResultPath": "$.err"}
     definition = {
         "StartAt": "T",
         "States": {
@@ -221,7 +223,7 @@ def _caught_output(task: dict[str, Any], input: Any, handler: Any) -> Any:
                 "Type": "Task",
                 "Resource": lambda_arn("f"),
                 **task,
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], **catcher, "Next": "Caught"}],
                 "End": True,
             },
             "Caught": {"Type": "Pass", "End": True},
@@ -253,26 +255,9 @@ def test_a_catch_after_the_output_failed_gets_the_raw_input(task: dict[str, Any]
 
 
 def test_a_catch_after_a_jsonata_output_failed_gets_the_raw_input() -> None:
-    task = {
-        "QueryLanguage": "JSONata",
-        "Output": "{% $states.result.missing.field %}",
-    }
-    definition = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "T",
-        "States": {
-            "T": {
-                "Type": "Task",
-                "Resource": lambda_arn("f"),
-                **task,
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": "Caught"}],
-                "End": True,
-            },
-            "Caught": {"Type": "Pass", "End": True},
-        },
-    }
-    result = expressway.StateMachine(definition).run({"a": [1, 2]}, tasks={"f": lambda _e: {"x": 1}})
-    assert (result.status, result.output) == ("SUCCEEDED", {"a": [1, 2]})
+    task = {"QueryLanguage": "JSONata", "Output": "{% $states.result.missing.field %}"}
+    output = _caught_output(task, {"a": [1, 2]}, lambda _event: {"x": 1}, Output="{% $states.input %}")
+    assert json.loads(output) == {"a": [1, 2]}
 
 
 def test_every_failure_keeps_its_lambda_cause_where_it_can_be_seen() -> None:

@@ -66,12 +66,43 @@ impl ExecutionResult {
         Ok(made)
     }
 
-    /// Lets the execution go once both forms of the output exist.
-    fn release(&mut self) {
+    /// The output in `form`, made on first access and kept (None when the execution did not
+    /// succeed); once both forms exist, the execution is let go.
+    fn output_as<'py>(&mut self, py: Python<'py>, form: Form) -> PyResult<Bound<'py, PyAny>> {
+        let kept = match form {
+            Form::Value => &self.output,
+            Form::Json => &self.output_json,
+        };
+        if let Some(made) = kept {
+            return Ok(made.bind(py).clone());
+        }
+        let made = match self.core.as_ref().map(|ex| ex.bind(py).borrow()) {
+            Some(ex) => match (ex.inner.output(), form) {
+                (Some(v), Form::Value) => to_py(py, v)?,
+                (Some(v), Form::Json) => PyString::new(py, &core::value::to_text(v)).into_any(),
+                (None, _) => py.None().into_bound(py),
+            },
+            None => py.None().into_bound(py),
+        };
+        let kept = match form {
+            Form::Value => &mut self.output,
+            Form::Json => &mut self.output_json,
+        };
+        *kept = Some(made.clone().unbind());
         if self.output.is_some() && self.output_json.is_some() {
             self.core = None;
         }
+        Ok(made)
     }
+}
+
+/// The two forms of an execution's output.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Python values.
+    Value,
+    /// JSON text.
+    Json,
 }
 
 #[pymethods]
@@ -104,36 +135,12 @@ impl ExecutionResult {
 
     #[getter]
     fn output<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(made) = &self.output {
-            return Ok(made.bind(py).clone());
-        }
-        let made = match &self.core {
-            Some(ex) => match ex.bind(py).borrow().inner.output() {
-                Some(v) => to_py(py, v)?,
-                None => py.None().into_bound(py),
-            },
-            None => py.None().into_bound(py),
-        };
-        self.output = Some(made.clone().unbind());
-        self.release();
-        Ok(made)
+        self.output_as(py, Form::Value)
     }
 
     #[getter]
     fn output_json<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(made) = &self.output_json {
-            return Ok(made.bind(py).clone());
-        }
-        let made = match &self.core {
-            Some(ex) => match ex.bind(py).borrow().inner.output() {
-                Some(v) => PyString::new(py, &core::value::to_text(v)).into_any(),
-                None => py.None().into_bound(py),
-            },
-            None => py.None().into_bound(py),
-        };
-        self.output_json = Some(made.clone().unbind());
-        self.release();
-        Ok(made)
+        self.output_as(py, Form::Json)
     }
 
     #[getter]
