@@ -836,7 +836,7 @@ class Driver:
 
     def result(self) -> Result:
         end = self._end_ms if self._end_ms is not None else self._clock()
-        return _result(self._ex, self._start_ms, end, lambda: self.names)
+        return self._ex.result(self._start_ms, end, lambda: self.names)
 
 
 def inline_args(
@@ -913,11 +913,6 @@ def first_run(
         return execution.result(start_ms, clock(), naming)
     pending = (effects, progressed)
     return Driver(Start(execution, router, time_scale, clock, start_ms, deadline_ms, naming, inline, pending))
-
-
-def _result(ex: Any, start_ms: float, end_ms: float, names: Callable[[], tuple[str, str]]) -> Result:
-    """The Result of the finished core execution ``ex``."""
-    return ex.result(start_ms, end_ms, names)
 
 
 def _close_parked(item: tuple[Any, ...]) -> None:

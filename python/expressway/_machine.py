@@ -117,7 +117,10 @@ class StateMachine:
             raise InvalidDefinition(message, code, diagnostics) from None
         self._timeout_s: float | None = self._program.timeout_seconds  # the definition's TimeoutSeconds
         self._uses_context: bool = self._program.uses_context  # whether any field reads $$
-        self._fresh_names = functools.partial(self._name_execution, None)  # a new UUID name and its ARN
+
+    def _fresh_names(self) -> tuple[str, str]:
+        """A new execution's name (a UUID) and ARN."""
+        return self._name_execution(None)
 
     def _name_execution(self, name: str | None) -> tuple[str, str]:
         """An execution's name (a UUID unless given) and ARN."""
