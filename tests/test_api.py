@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
+import weakref
 
 import pytest
 
@@ -65,6 +67,20 @@ def test_a_result_compares_by_value_shows_no_output_and_keeps_its_output() -> No
     assert failed.output is None and failed.output_json is None
     assert repr(failed).startswith(f"Result(status='FAILED', error='E', cause={failed.cause!r}, ")
     assert failed.to_dict() == {"status": "FAILED", "output": None, "error": "E", "cause": 'it\'s "bad"'}
+
+
+def test_a_result_in_a_reference_cycle_is_collected() -> None:
+    class Marker:
+        pass
+
+    result = expressway.StateMachine(HELLO).run({"name": "cycle"})
+    marker = Marker()
+    result.output["marker"] = marker
+    result.output["result"] = result  # the Result holds its output, which holds the Result
+    alive = weakref.ref(marker)
+    del result, marker
+    gc.collect()
+    assert alive() is None
 
 
 def test_definition_as_json_text_and_defaults() -> None:

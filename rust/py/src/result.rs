@@ -4,7 +4,9 @@
 
 use crate::{status_str, to_py, Execution};
 use expressway_core as core;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
 
 /// What an execution ended with.
@@ -23,8 +25,9 @@ pub struct ExecutionResult {
     transitions: u64,
     #[pyo3(get)]
     duration: f64,
-    /// (name, ARN), or what makes them when first asked for.
-    names: Py<PyAny>,
+    /// (name, ARN), or what makes them when first asked for (None only once the garbage collector
+    /// has cleared the Result).
+    names: Option<Py<PyAny>>,
     /// The succeeded execution the output comes from, until both forms of it have been made.
     core: Option<Py<Execution>>,
     output: Option<Py<PyAny>>,
@@ -49,7 +52,7 @@ impl ExecutionResult {
             cause: inner.cause().map(str::to_string),
             transitions: inner.transitions(),
             duration,
-            names,
+            names: Some(names),
             core: succeeded.then(|| ex.clone().unbind()),
             output: None,
             output_json: None,
@@ -57,12 +60,15 @@ impl ExecutionResult {
     }
 
     fn named<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let names = self.names.bind(py);
+        let Some(names) = &self.names else {
+            return Err(PyRuntimeError::new_err("the Result was cleared"));
+        };
+        let names = names.bind(py);
         if let Ok(made) = names.cast::<PyTuple>() {
             return Ok(made.clone());
         }
         let made = names.call0()?.cast_into::<PyTuple>()?;
-        self.names = made.clone().into_any().unbind();
+        self.names = Some(made.clone().into_any().unbind());
         Ok(made)
     }
 
@@ -107,6 +113,21 @@ enum Form {
 
 #[pymethods]
 impl ExecutionResult {
+    // The garbage collector sees what a Result holds: its output may come to hold the Result.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.names)?;
+        visit.call(&self.core)?;
+        visit.call(&self.output)?;
+        visit.call(&self.output_json)
+    }
+
+    fn __clear__(&mut self) {
+        self.names = None;
+        self.core = None;
+        self.output = None;
+        self.output_json = None;
+    }
+
     #[getter]
     fn status<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
         status_str(py, self.status)
