@@ -213,9 +213,11 @@ def test_a_retry_after_a_result_path_failure_calls_again_with_the_same_input() -
 
 
 def _caught_output(task: dict[str, Any], input: Any, handler: Any, **catcher: Any) -> Any:
-    """The output (JSON text) of a Task whose failure a Catch of every error takes: into ``$.err``,
-    or as the ``catcher`` fields say."""
+    """The output (JSON text) of a Task whose failure Catchers of every error take (States.ALL, and
+    States.DataLimitExceeded, which States.ALL does not catch): into ``$.err``, or as the ``catcher``
+    fields say."""
     catcher = catcher or {"ResultPath": "$.err"}
+    errors = (["States.DataLimitExceeded"], ["States.ALL"])
     definition = {
         "StartAt": "T",
         "States": {
@@ -223,7 +225,7 @@ def _caught_output(task: dict[str, Any], input: Any, handler: Any, **catcher: An
                 "Type": "Task",
                 "Resource": lambda_arn("f"),
                 **task,
-                "Catch": [{"ErrorEquals": ["States.ALL"], **catcher, "Next": "Caught"}],
+                "Catch": [{"ErrorEquals": names, **catcher, "Next": "Caught"} for names in errors],
                 "End": True,
             },
             "Caught": {"Type": "Pass", "End": True},
@@ -258,6 +260,25 @@ def test_a_catch_after_a_jsonata_output_failed_gets_the_raw_input() -> None:
     task = {"QueryLanguage": "JSONata", "Output": "{% $states.result.missing.field %}"}
     output = _caught_output(task, {"a": [1, 2]}, lambda _event: {"x": 1}, Output="{% $states.input %}")
     assert json.loads(output) == {"a": [1, 2]}
+
+
+def test_states_all_neither_catches_nor_retries_the_data_limit() -> None:
+    # States.DataLimitExceeded is terminal: only its own name catches or retries it.
+    calls = []
+
+    def too_big(_event: Any) -> str:
+        calls.append(1)
+        return "x" * 300_000
+
+    definition = task_machine(lambda_arn("f"), Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}])
+    definition["States"]["T"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    result = expressway.StateMachine(definition).run({}, tasks={"f": too_big}, time_scale=0)
+    assert (result.status, result.error, len(calls)) == ("FAILED", "States.DataLimitExceeded", 1)
+    calls.clear()
+    named = [{"ErrorEquals": ["States.DataLimitExceeded"], "MaxAttempts": 1}]
+    result = run_task(lambda_arn("f"), {"f": too_big}, {}, Retry=named)
+    assert (result.error, len(calls)) == ("States.DataLimitExceeded", 2)
 
 
 def test_every_failure_keeps_its_lambda_cause_where_it_can_be_seen() -> None:

@@ -56,16 +56,18 @@ impl fmt::Display for Failure {
 }
 
 /// Whether a Retry or Catch `ErrorEquals` list matches an error, with AWS's rules:
-/// `States.ALL` matches everything but `States.Runtime`, and so does `States.TaskFailed` except
-/// that it also leaves `States.Timeout` alone (as recorded on AWS); `States.Runtime` is never
-/// matched, even when named.
+/// `States.ALL` matches everything but `States.Runtime` and the terminal
+/// `States.DataLimitExceeded` (which only its own name matches: the error-handling guide), and
+/// `States.TaskFailed` matches everything but `States.Runtime` and `States.Timeout` (as recorded
+/// on AWS); `States.Runtime` is never matched, even when named.
 pub fn error_matches(error_equals: &[String], error: &str) -> bool {
     if error == RUNTIME {
         return false;
     }
+    let terminal = error == DATA_LIMIT_EXCEEDED;
     error_equals
         .iter()
-        .any(|e| e == error || e == ALL || (e == TASK_FAILED && error != TIMEOUT))
+        .any(|e| e == error || (e == ALL && !terminal) || (e == TASK_FAILED && error != TIMEOUT))
 }
 
 #[cfg(test)]
@@ -84,6 +86,14 @@ mod tests {
         assert!(!error_matches(&v(&["States.Runtime"]), "States.Runtime"));
         assert!(error_matches(&v(&["States.TaskFailed"]), "Lambda.Unknown"));
         assert!(!error_matches(&v(&["States.TaskFailed"]), "States.Timeout"));
+        assert!(!error_matches(
+            &v(&["States.ALL"]),
+            "States.DataLimitExceeded"
+        ));
+        assert!(error_matches(
+            &v(&["States.DataLimitExceeded"]),
+            "States.DataLimitExceeded"
+        ));
         assert!(error_matches(&v(&["A", "B"]), "B"));
         assert!(!error_matches(&v(&["A"]), "B"));
     }
