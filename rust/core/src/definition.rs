@@ -127,11 +127,17 @@ pub struct Catcher {
 
 /// A number given literally, by a path into the input, or by a JSONata expression.
 #[derive(Debug)]
-pub enum NumSource {
-    Literal(u64),
+pub enum Source<T> {
+    Literal(T),
     Path(Path),
     Jsonata(Box<JTemplate>),
 }
+
+/// A whole number of 0 or more (seconds, counts, concurrency).
+pub type NumSource = Source<u64>;
+
+/// A percentage: a number from 0 to 100, fractions allowed (ToleratedFailurePercentage).
+pub type PercentSource = Source<f64>;
 
 /// A string given literally, by a path, by an intrinsic call (Fail's Error and Cause), or by
 /// a JSONata expression.
@@ -207,7 +213,7 @@ pub enum Kind {
 #[derive(Debug)]
 pub struct MapRun {
     pub max_concurrency: Option<NumSource>,
-    pub tolerated_percentage: Option<NumSource>,
+    pub tolerated_percentage: Option<PercentSource>,
     pub tolerated_count: Option<NumSource>,
     pub batcher: Option<Box<Batcher>>,
 }
@@ -848,6 +854,41 @@ impl Checker {
     }
 
     fn num_source(&mut self, obj: &Map<String, Value>, key: &str, loc: &str) -> Option<NumSource> {
+        self.source(obj, key, loc, "a non-negative integer", |this, v, at| {
+            this.non_negative_int(v, at)
+        })
+    }
+
+    /// ToleratedFailurePercentage and its Path and JSONata forms: a number from 0 to 100.
+    fn percent_source(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<PercentSource> {
+        let key = "ToleratedFailurePercentage";
+        self.source(obj, key, loc, "a number", |this, v, at| match v.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+            Some(_) => {
+                this.error(format!("The field '{key}' must be between 0 and 100"), at);
+                None
+            }
+            None => {
+                this.error(
+                    format!("Expected a number but found {}", crate::value::to_text(v)),
+                    at,
+                );
+                None
+            }
+        })
+    }
+
+    /// A field `key` given literally (read by `literal`), by `{key}Path`, or (JSONata) by an
+    /// expression; `what` names the literal's kind in the error for a JSONata field that is
+    /// neither.
+    fn source<T>(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        loc: &str,
+        what: &str,
+        literal: impl FnOnce(&mut Self, &Value, &str) -> Option<T>,
+    ) -> Option<Source<T>> {
         let path_key = format!("{key}Path");
         match (obj.get(key), obj.get(&path_key)) {
             (Some(_), Some(_)) => {
@@ -859,23 +900,21 @@ impl Checker {
             }
             (Some(v), None) if self.jsonata && v.is_string() => {
                 match self.jsonata_string(v, key, loc) {
-                    Some(t) => t.map(NumSource::Jsonata),
+                    Some(t) => t.map(Source::Jsonata),
                     None => {
                         self.error(
-                            format!("The field '{key}' must be a non-negative integer or a JSONata expression"),
+                            format!("The field '{key}' must be {what} or a JSONata expression"),
                             &format!("{loc}/{key}"),
                         );
                         None
                     }
                 }
             }
-            (Some(v), None) => self
-                .non_negative_int(v, &format!("{loc}/{key}"))
-                .map(NumSource::Literal),
+            (Some(v), None) => literal(self, v, &format!("{loc}/{key}")).map(Source::Literal),
             (None, Some(_)) => self
                 .path_field(obj, &path_key, loc, false)
                 .flatten()
-                .map(NumSource::Path),
+                .map(Source::Path),
             (None, None) => None,
         }
     }
@@ -1488,20 +1527,12 @@ impl Checker {
         };
         let items_path = self.path_field(obj, "ItemsPath", loc, false).flatten();
         let max_concurrency = self.num_source(obj, "MaxConcurrency", loc);
-        let tolerated_percentage = self.num_source(obj, "ToleratedFailurePercentage", loc);
-        if let Some(NumSource::Literal(p)) = tolerated_percentage {
-            if p > 100 {
-                self.error(
-                    "The field 'ToleratedFailurePercentage' must be between 0 and 100",
-                    &format!("{loc}/ToleratedFailurePercentage"),
-                );
-            }
-        }
+        let tolerated_percentage = self.percent_source(obj, loc);
         let mut tolerated_count = self.num_source(obj, "ToleratedFailureCount", loc);
         if distributed && tolerated_count.is_none() && tolerated_percentage.is_none() {
             // A Map Run tolerates no failed child execution unless told otherwise: one failure
             // fails it with States.ExceedToleratedFailureThreshold, not with the child's error.
-            tolerated_count = Some(NumSource::Literal(0));
+            tolerated_count = Some(Source::Literal(0));
         }
         Some(Kind::Map {
             processor,

@@ -8,7 +8,8 @@
 pub use crate::context::ExecContext;
 use crate::context::{self, StateInfo};
 use crate::definition::{
-    Assign, Catcher, Cond, Kind, MapRun, NumSource, Program, State, StrSource, WaitFor,
+    Assign, Catcher, Cond, Kind, MapRun, NumSource, PercentSource, Program, Source, State,
+    StrSource, WaitFor,
 };
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, Event, EventKind, History, Iteration};
@@ -288,8 +289,8 @@ fn number(
 ) -> Result<Option<u64>, Failure> {
     match src {
         None => Ok(None),
-        Some(NumSource::Literal(n)) => Ok(Some(*n)),
-        Some(NumSource::Path(p)) => {
+        Some(Source::Literal(n)) => Ok(Some(*n)),
+        Some(Source::Path(p)) => {
             let v = query_path(p, input, &Value::Null, vars)?;
             let n = match &v {
                 Value::String(s) => s.trim().parse::<u64>().ok(),
@@ -309,10 +310,58 @@ fn number(
                 ))),
             }
         }
-        Some(NumSource::Jsonata(t)) => match jenv {
+        Some(Source::Jsonata(t)) => match jenv {
             Some(env) => whole_number(t, env, field, rng).map(Some),
             None => Ok(None),
         },
+    }
+}
+
+/// ToleratedFailurePercentage as the Map starts: a number from 0 to 100, fractions allowed (from a
+/// path, a number or a string that reads as one).
+fn percentage(
+    src: &Option<PercentSource>,
+    input: &Value,
+    vars: &Vars,
+    jenv: Option<&JEnv<'_>>,
+    rng: &mut Rng,
+) -> Result<Option<f64>, Failure> {
+    const FIELD: &str = "ToleratedFailurePercentage";
+    let p = match src {
+        None => return Ok(None),
+        Some(Source::Literal(p)) => *p,
+        Some(Source::Path(path)) => {
+            let v = query_path(path, input, &Value::Null, vars)?;
+            let p = match &v {
+                Value::String(s) => s.trim().parse::<f64>().ok().filter(|p| p.is_finite()),
+                other => other.as_f64(),
+            };
+            match p {
+                Some(p) => p,
+                None => return Err(Failure::runtime(format!(
+                    "The {FIELD}Path field refers to value \"{}\" which is not a valid float: {}",
+                    v.as_str().map_or_else(|| to_text(&v), str::to_string),
+                    path.text()
+                ))),
+            }
+        }
+        Some(Source::Jsonata(t)) => match jenv {
+            Some(env) => {
+                let v = t.eval(env, rng)?;
+                match v.as_f64() {
+                    Some(p) => p,
+                    None => return Err(query::wrong_type(t, FIELD, "number", &v)),
+                }
+            }
+            None => return Ok(None),
+        },
+    };
+    if (0.0..=100.0).contains(&p) {
+        Ok(Some(p))
+    } else {
+        Err(Failure::runtime(format!(
+            "{FIELD} must be between 0 and 100."
+        )))
     }
 }
 
@@ -1471,15 +1520,7 @@ impl Execution {
                 jenv,
                 rng,
             )?,
-            tolerated_percentage: number(
-                &run.tolerated_percentage,
-                input,
-                vars,
-                "ToleratedFailurePercentage",
-                jenv,
-                rng,
-            )?
-            .map(|p| p as f64),
+            tolerated_percentage: percentage(&run.tolerated_percentage, input, vars, jenv, rng)?,
         })
     }
 
