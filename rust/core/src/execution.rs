@@ -338,11 +338,13 @@ fn percentage(
             };
             match p {
                 Some(p) => p,
-                None => return Err(Failure::runtime(format!(
+                None => {
+                    return Err(Failure::runtime(format!(
                     "The {FIELD}Path field refers to value \"{}\" which is not a valid float: {}",
                     v.as_str().map_or_else(|| to_text(&v), str::to_string),
                     path.text()
-                ))),
+                )))
+                }
             }
         }
         Some(Source::Jsonata(t)) => match jenv {

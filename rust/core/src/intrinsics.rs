@@ -325,6 +325,21 @@ fn int_arg(call: &Call, v: &Value, what: &str) -> Result<i64, Failure> {
     }
 }
 
+/// A number argument as an integer, a fraction rounded off to the nearest (as AWS does for
+/// MathRandom's bounds, and as MathAdd rounds its terms).
+fn rounded_int_arg(call: &Call, v: &Value, what: &str) -> Result<i64, Failure> {
+    match v {
+        Value::Number(n) if !is_integral_number(v) => {
+            let x = n.as_f64().unwrap_or_default();
+            if x.abs() >= i64::MAX as f64 {
+                return Err(fail(call, "integer out of range"));
+            }
+            Ok(java_round(x))
+        }
+        _ => int_arg(call, v, what),
+    }
+}
+
 /// Java's Math.round: halves round up (towards positive infinity).
 fn java_round(x: f64) -> i64 {
     (x + 0.5).floor() as i64
@@ -458,15 +473,15 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             Value::Object(merged)
         }
         Func::MathRandom => {
-            let lo = int_arg(call, &args[0], "start")?;
-            let hi = int_arg(call, &args[1], "end")?;
+            let lo = rounded_int_arg(call, &args[0], "start")?;
+            let hi = rounded_int_arg(call, &args[1], "end")?;
             if hi <= lo {
                 return Err(fail(call, "the end must be greater than the start"));
             }
             let mut seeded;
             let r = match args.get(2) {
                 Some(seed) => {
-                    seeded = Rng::new(int_arg(call, seed, "seed")? as u64);
+                    seeded = Rng::new(rounded_int_arg(call, seed, "seed")? as u64);
                     &mut seeded
                 }
                 None => rng,
@@ -656,6 +671,15 @@ mod tests {
         );
         let r = run("States.MathRandom(1, 3)", json!({})).unwrap();
         assert!(r == json!(1) || r == json!(2));
+        // Fractional bounds are rounded off to the nearest integer: [1, 2) here.
+        for _ in 0..20 {
+            assert_eq!(
+                run("States.MathRandom(1.4, 2.4)", json!({})).unwrap(),
+                json!(1)
+            );
+            let r = run("States.MathRandom(12.50, 44.51, 7.2)", json!({})).unwrap();
+            assert!((13..=44).contains(&r.as_i64().unwrap_or(0)), "{r}");
+        }
     }
 
     #[test]

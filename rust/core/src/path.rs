@@ -546,9 +546,10 @@ impl Parser<'_> {
                     if self.peek() == Some(b'.') {
                         self.pos += 1;
                         segs.push(Segment::Scan);
-                        if self.peek() == Some(b'[') {
-                            continue;
-                        }
+                    }
+                    // Jayway reads whatever token follows a dot: `$.[0]` is `$[0]`.
+                    if self.peek() == Some(b'[') {
+                        continue;
                     }
                     if self.peek() == Some(b'*') {
                         self.pos += 1;
@@ -873,6 +874,18 @@ mod tests {
         assert_eq!(q("$.item.items[1:]", &json!({})).unwrap(), json!([]));
         assert_eq!(q("$.items[*].missing", &doc).unwrap(), json!([]));
         assert_eq!(q("$.items[::2].p", &doc).unwrap(), json!([1, 9]));
+    }
+
+    #[test]
+    fn a_dot_before_a_bracket_is_allowed_as_jayway_allows_it() {
+        let doc = json!({"items": [{"p": 1}, {"p": 5}], "x y": 2});
+        assert_eq!(q("$.items.[1].p", &doc).unwrap(), json!(5));
+        assert_eq!(q("$.['x y']", &doc).unwrap(), json!(2));
+        assert_eq!(q("$.items.[?(@.p > 2)].p", &doc).unwrap(), json!([5]));
+        assert_eq!(q("$.[?(@.p)].p", &json!([{"p": 3}])).unwrap(), json!([3]));
+        assert_eq!(q("$..[0].p", &doc).unwrap(), json!([1]));
+        assert!(Path::parse("$.").is_err());
+        assert!(Path::parse("$...a").is_err());
     }
 
     #[test]
