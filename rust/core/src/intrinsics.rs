@@ -361,7 +361,7 @@ fn apply(call: &Call, args: Vec<Value>, rng: &mut Rng) -> Result<Value, Failure>
             if s.trim().is_empty() {
                 return Err(fail(call, "the argument is an empty string"));
             }
-            serde_json::from_str(s)
+            crate::value::parse(s)
                 .map_err(|e| fail(call, format!("the argument is not JSON text: {e}")))?
         }
         Func::JsonToString => Value::String(to_text(&args[0])),

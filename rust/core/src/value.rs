@@ -191,8 +191,25 @@ pub const MAX_DEPTH: usize = 500;
 
 /// Nesting depth of JSON text, found by a scan of its brackets outside strings (no recursion).
 pub fn text_depth(text: &str) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for b in text.bytes() {
+    scan(text).depth
+}
+
+/// What a scan of JSON text outside its strings finds before it is parsed.
+#[derive(Default)]
+struct Scan {
+    /// The deepest nesting of brackets.
+    depth: usize,
+    /// Some number token is `-0` (an integer negative zero).
+    int_negative_zero: bool,
+    /// Some number token is a negative zero with a fraction or exponent (`-0.0`, `-0e5`).
+    float_negative_zero: bool,
+}
+
+fn scan(text: &str) -> Scan {
+    let bytes = text.as_bytes();
+    let mut found = Scan::default();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -206,13 +223,54 @@ pub fn text_depth(text: &str) -> usize {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                max = max.max(depth);
+                found.depth = found.depth.max(depth);
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
+            b'-' => match negative_zero(&bytes[i + 1..]) {
+                Some(true) => found.int_negative_zero = true,
+                Some(false) => found.float_negative_zero = true,
+                None => {}
+            },
             _ => {}
         }
     }
-    max
+    found
+}
+
+/// For the number after a minus sign: Some(true) when it is `0` alone, Some(false) when it is a
+/// zero with a fraction or exponent (`0.00`, `0e3`), None when it is not zero.
+fn negative_zero(after_minus: &[u8]) -> Option<bool> {
+    let [b'0', rest @ ..] = after_minus else {
+        return None;
+    };
+    let mut rest = rest.iter().peekable();
+    match rest.peek() {
+        Some(b'.') | Some(b'e') | Some(b'E') => {}
+        Some(b'0'..=b'9') => return None,
+        _ => return Some(true),
+    }
+    if rest.peek() == Some(&&b'.') {
+        rest.next();
+        while let Some(d @ b'0'..=b'9') = rest.peek() {
+            if **d != b'0' {
+                return None;
+            }
+            rest.next();
+        }
+    }
+    Some(false)
+}
+
+/// Turns every float negative zero into the integer 0 (see `parse`).
+fn unsign_zeros(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.as_f64().is_some_and(|x| x == 0.0 && x.is_sign_negative()) => {
+            *value = Value::from(0);
+        }
+        Value::Array(items) => items.iter_mut().for_each(unsign_zeros),
+        Value::Object(m) => m.values_mut().for_each(unsign_zeros),
+        _ => {}
+    }
 }
 
 /// Why JSON text was refused.
@@ -236,15 +294,22 @@ impl std::fmt::Display for ParseError {
 
 /// Parses JSON text nested at most [`MAX_DEPTH`] levels (checked first, so deep text cannot
 /// exhaust the stack while it is parsed).
+///
+/// A `-0` token is the integer 0, as Jackson reads it (serde_json makes it the float -0.0, which
+/// would print as `-0.0`); when the text also has float negative zeros (`-0.0`) the two cannot be
+/// told apart after parsing, and both stay floats.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
-    let depth = text_depth(text);
-    if depth > MAX_DEPTH {
-        return Err(ParseError::TooDeep(depth));
+    let found = scan(text);
+    if found.depth > MAX_DEPTH {
+        return Err(ParseError::TooDeep(found.depth));
     }
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    let v = <Value as serde::Deserialize>::deserialize(&mut de).map_err(ParseError::Syntax)?;
+    let mut v = <Value as serde::Deserialize>::deserialize(&mut de).map_err(ParseError::Syntax)?;
     de.end().map_err(ParseError::Syntax)?;
+    if found.int_negative_zero && !found.float_negative_zero {
+        unsign_zeros(&mut v);
+    }
     Ok(v)
 }
 
@@ -353,6 +418,24 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(parse(&deep), Err(ParseError::TooDeep(100_000))));
         assert_eq!(text_depth(r#"{"a": "[[[\"[", "b": [1]}"#), 2);
+    }
+
+    #[test]
+    fn a_negative_zero_integer_is_zero_as_jackson_reads_it() {
+        let text = |v: &Value| to_text(v);
+        assert_eq!(text(&parse("-0").unwrap()), "0");
+        assert_eq!(
+            text(&parse(r#"{"a": [-0, 1], "b": "x-0"}"#).unwrap()),
+            r#"{"a":[0,1],"b":"x-0"}"#
+        );
+        assert_eq!(text(&parse("-0.0").unwrap()), "-0.0");
+        assert_eq!(
+            text(&parse("[-0e2, -0.5, -10]").unwrap()),
+            "[-0.0,-0.5,-10]"
+        );
+        assert_eq!(text(&parse("[-0, -0.5]").unwrap()), "[0,-0.5]");
+        // Both kinds at once cannot be told apart once parsed: both stay floats.
+        assert_eq!(text(&parse("[-0, -0.0]").unwrap()), "[-0.0,-0.0]");
         assert!(matches!(parse("[1] x"), Err(ParseError::Syntax(_))));
     }
 }
