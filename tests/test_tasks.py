@@ -340,9 +340,59 @@ def test_lambda_invoke_passes_the_payload_and_wraps_the_result(function_name: st
     )
 
 
-def test_lambda_invoke_without_payload_passes_the_whole_input() -> None:
-    result = run_task(LAMBDA_INVOKE, {"f": lambda event: event}, Parameters={"FunctionName": "f", "Other": 1})
-    assert result.output["Payload"] == {"FunctionName": "f", "Other": 1}
+def test_lambda_invoke_without_a_payload_gives_the_function_an_empty_event() -> None:
+    # An invocation with no payload: the function's event is {} (never the call's own parameters).
+    for parameters in ({"FunctionName": "f", "Other": 1}, {"FunctionName": "f", "Payload": None}):
+        result = run_task(LAMBDA_INVOKE, {"f": lambda event: event}, Parameters=parameters)
+        assert result.output["Payload"] == {}
+
+
+@pytest.mark.parametrize(
+    ("payload", "event"),
+    [
+        ('"HelloWorld"', "HelloWorld"),  # a string of JSON text is sent as the request body as it is
+        ("{}", {}),
+        ("[1, 2]", [1, 2]),
+        ("0.5", 0.5),
+        ("HelloWorld", "HelloWorld"),  # not JSON text: sent as a JSON string
+        ({"a": "{}"}, {"a": "{}"}),  # only the payload itself is read that way
+    ],
+)
+def test_lambda_invoke_sends_a_string_payload_as_the_request_body(payload: Any, event: Any) -> None:
+    result = run_task(LAMBDA_INVOKE, {"f": lambda e: e}, Parameters={"FunctionName": "f", "Payload": payload})
+    assert result.output["Payload"] == event
+
+
+@pytest.mark.parametrize("resource", [lambda_arn("f"), LAMBDA_INVOKE])
+def test_a_function_returning_bytes_returns_their_json(resource: str) -> None:
+    # The Lambda Python runtime sends bytes as they are; Step Functions reads JSON text as JSON,
+    # anything else as a string.
+    parameters = {"Parameters": {"FunctionName": "f"}} if resource == LAMBDA_INVOKE else {}
+    for returned, value in (
+        (b'"HelloWorld!"', "HelloWorld!"),
+        (b'{"a": [1]}', {"a": [1]}),
+        (b"plain", "plain"),
+    ):
+        result = run_task(resource, {"f": lambda _e, r=returned: r}, {}, **parameters)
+        output = result.output["Payload"] if resource == LAMBDA_INVOKE else result.output
+        assert output == value, (resource, returned, result.error, result.cause)
+    result = run_task(resource, {"f": lambda _e: b"\xff"}, {}, **parameters)
+    assert result.error == "Runtime.MarshalError"
+
+
+def test_lambda_invoke_reports_the_error_document_without_spaces() -> None:
+    # Step Functions re-serialises the function's error payload for lambda:invoke; a Lambda ARN
+    # resource passes the runtime's own text (with spaces) on.
+    def handler(_event: Any) -> None:
+        raise KeyError("missing")
+
+    invoked = run_task(LAMBDA_INVOKE, {"f": handler}, Parameters={"FunctionName": "f", "Payload": {}})
+    direct = run_task(lambda_arn("f"), {"f": handler}, {})
+    assert invoked.cause is not None and direct.cause is not None
+    assert invoked.cause.startswith('{"errorMessage":"\'missing\'","errorType":"KeyError","requestId":"')
+    assert direct.cause.startswith('{"errorMessage": "\'missing\'", "errorType": "KeyError", "requestId": "')
+    for cause in (invoked.cause, direct.cause):
+        assert list(json.loads(cause)) == ["errorMessage", "errorType", "requestId", "stackTrace"]
 
 
 def test_lambda_invoke_error_is_the_function_error() -> None:

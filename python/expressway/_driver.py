@@ -31,7 +31,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ._errors import TaskFailed
-from ._resources import LAMBDA_INVOKE_WAIT, Route, Router, exception_outcome, marshal_error_outcome
+from ._resources import (
+    LAMBDA_INVOKE_WAIT,
+    Route,
+    Router,
+    exception_outcome,
+    lambda_invoke_result,
+    marshal_error_outcome,
+    returned_bytes,
+)
 from ._result import Result
 
 __all__ = ["Driver", "Start", "TaskContext", "VirtualClock"]
@@ -324,14 +332,16 @@ class Driver:
 
     def _complete(self, token: int, value: Any, shape: Callable[[Any], Any] | None) -> None:
         try:
+            if isinstance(value, (bytes, bytearray)):
+                value = returned_bytes(value)
             if shape is not None:
                 value = shape(value)
             self._ex.complete(token, value)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            self._ex.fail(token, *marshal_error_outcome(exc))
+            self._ex.fail(token, *marshal_error_outcome(exc, shape is lambda_invoke_result))
         self._progress = True
 
-    def _fail_by(self, token: int, exc: BaseException) -> None:
+    def _fail_by(self, token: int, exc: BaseException, shape: Callable[[Any], Any] | None = None) -> None:
         """A handler's exception fails its task. Its Lambda-style cause (the error document, most of
         what a failure costs) is written only if something will read it: not for a failure that a
         retrier takes and no history records.
@@ -344,7 +354,8 @@ class Driver:
                 if self._ex.failure_goes_unseen(token, error):
                     self._fail(token, error, None)
                     return
-            self._fail(token, *exception_outcome(exc))
+            # lambda:invoke re-serialises the function's error document without spaces.
+            self._fail(token, *exception_outcome(exc, shape is lambda_invoke_result))
         finally:
             exc.__traceback__ = None
 
@@ -398,7 +409,7 @@ class Driver:
             value = self._call(route, argument, token, state, resource, timeout_s, heartbeat_s)
         except Exception as exc:  # noqa: BLE001 - any handler error fails the task
             self._beats.pop(token, None)
-            self._fail_by(token, exc)
+            self._fail_by(token, exc, route.shape)
             return
         if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
             self._beats.pop(token, None)
@@ -468,7 +479,7 @@ class Driver:
         if task.cancelled():
             self._fail(token, "States.TaskFailed", "The task handler was cancelled")
         elif (exc := task.exception()) is not None:
-            self._fail_by(token, exc)
+            self._fail_by(token, exc, shape)
         else:
             self._complete(token, task.result(), shape)
         self._wake_up()

@@ -261,19 +261,45 @@ class Router:
                     f"Request ID: {_request_id()})"
                 ),
             ), None
-        argument = parameters.get("Payload", parameters)
+        argument = invoke_payload(parameters.get("Payload"))
         shape = lambda_invoke_result if resource == LAMBDA_INVOKE else None
         return Route(handler, shape, wants_context=self._context[id(handler)]), argument
 
 
-exception_outcome: Callable[[BaseException], tuple[str, str | None]] = _core.exception_outcome
-"""The (error, cause) a handler's exception fails its task with: ``TaskFailed`` gives exactly its error
-and cause; anything else is reported as the AWS Lambda Python runtime reports it (the extension makes
-it: this runs for every failing handler call whose cause is read)."""
+exception_outcome: Callable[..., tuple[str, str | None]] = _core.exception_outcome
+"""``exception_outcome(exc, compact=False)``: the (error, cause) a handler's exception fails its task
+with: ``TaskFailed`` gives exactly its error and cause; anything else is reported as the AWS Lambda
+Python runtime reports it (the extension makes it: this runs for every failing handler call whose
+cause is read). ``compact``: as ``lambda:invoke`` reports it, the error document without spaces."""
 
 
-def marshal_error_outcome(exc: BaseException) -> tuple[str, str]:
+def marshal_error_outcome(exc: BaseException, compact: bool = False) -> tuple[str, str]:
     """A handler returned something that is not JSON: Lambda's ``Runtime.MarshalError``."""
     return "Runtime.MarshalError", _core.lambda_error(
-        f"Unable to marshal response: {exc}", "Runtime.MarshalError", ""
+        f"Unable to marshal response: {exc}", "Runtime.MarshalError", "", compact
     )
+
+
+def returned_bytes(value: bytes | bytearray) -> Any:
+    """What a function's result given as bytes is to Step Functions: the Lambda runtime sends bytes
+    as they are, and Step Functions reads the payload as JSON when it is JSON text, else as a string.
+    Bytes that are not UTF-8 are not a payload Step Functions can read (ValueError)."""
+    text = bytes(value).decode("utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def invoke_payload(payload: Any) -> Any:
+    """The event ``lambda:invoke`` gives the function for its ``Payload`` parameter: none (or null) is
+    ``{}`` (an invocation without a payload); a string of JSON text is that JSON (Step Functions sends
+    a string as the request body as it is); any other value as it is."""
+    if payload is None:
+        return {}
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+    return payload

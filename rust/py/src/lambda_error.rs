@@ -31,8 +31,15 @@ thread_local! {
 /// The (error, cause) a handler's exception fails its task with: a `TaskFailed` gives exactly its
 /// error and cause; anything else is reported as the AWS Lambda Python runtime reports it (its
 /// class name, and the runtime's error document with message, type, request id and stack trace).
+/// `compact`: the document as `lambda:invoke` reports it, written again without spaces (Step
+/// Functions re-serialises the function's error payload there; a Lambda ARN resource passes the
+/// runtime's text on as it is).
 #[pyfunction]
-pub fn exception_outcome(exc: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>)> {
+#[pyo3(signature = (exc, compact = false))]
+pub fn exception_outcome(
+    exc: &Bound<'_, PyAny>,
+    compact: bool,
+) -> PyResult<(String, Option<String>)> {
     let py = exc.py();
     if is_task_failed(&exc.get_type())? {
         return Ok((
@@ -42,9 +49,18 @@ pub fn exception_outcome(exc: &Bound<'_, PyAny>) -> PyResult<(String, Option<Str
     }
     let error_type = exc.get_type().name()?.to_string();
     let message = exc.str()?.to_string_lossy().into_owned();
-    let frames = stack_trace_json(exc)?;
-    let document = lambda_error(&message, &error_type, &frames);
+    let frames = stack_trace_json(exc, separator(compact))?;
+    let document = lambda_error(&message, &error_type, &frames, compact);
     Ok((error_type, Some(document)))
+}
+
+/// What separates the members of the error document (and the frames of its stack trace).
+fn separator(compact: bool) -> &'static str {
+    if compact {
+        ","
+    } else {
+        ", "
+    }
 }
 
 /// Whether exceptions of type `exc_type` are `expressway.TaskFailed`s.
@@ -52,26 +68,40 @@ pub fn is_task_failed(exc_type: &Bound<'_, PyType>) -> PyResult<bool> {
     exc_type.is_subclass(TASK_FAILED.import(exc_type.py(), "expressway._errors", "TaskFailed")?)
 }
 
-/// The Lambda runtime's error document, as Python's `json.dumps(..., ensure_ascii=False)` writes it;
-/// `frames` is the inside of its `stackTrace` array (JSON strings, comma-separated).
+/// The Lambda runtime's error document, as Python's `json.dumps(..., ensure_ascii=False)` writes it
+/// (`compact`: with no spaces after the separators); `frames` is the inside of its `stackTrace`
+/// array (JSON strings, comma-separated).
 #[pyfunction]
-pub fn lambda_error(message: &str, error_type: &str, frames: &str) -> String {
+#[pyo3(signature = (message, error_type, frames, compact = false))]
+pub fn lambda_error(message: &str, error_type: &str, frames: &str, compact: bool) -> String {
+    let (colon, comma) = if compact { (":", ",") } else { (": ", ", ") };
     let mut out = String::with_capacity(96 + message.len() + error_type.len() + frames.len());
-    out.push_str("{\"errorMessage\": ");
+    out.push_str("{\"errorMessage\"");
+    out.push_str(colon);
     push_json_string(&mut out, message);
-    out.push_str(", \"errorType\": ");
-    push_json_string(&mut out, error_type);
-    out.push_str(", \"requestId\": \"");
-    out.push_str(&IDS.uuid_v4());
-    out.push_str("\", \"stackTrace\": [");
+    for (key, text) in [
+        ("errorType", error_type),
+        ("requestId", IDS.uuid_v4().as_str()),
+    ] {
+        out.push_str(comma);
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+        out.push_str(colon);
+        push_json_string(&mut out, text);
+    }
+    out.push_str(comma);
+    out.push_str("\"stackTrace\"");
+    out.push_str(colon);
+    out.push('[');
     out.push_str(frames);
     out.push_str("]}");
     out
 }
 
-/// The traceback as the Lambda runtime lists it, one JSON string per frame, comma-separated, the
-/// package's own frames left out.
-fn stack_trace_json(exc: &Bound<'_, PyAny>) -> PyResult<String> {
+/// The traceback as the Lambda runtime lists it, one JSON string per frame, `separator` between
+/// them, the package's own frames left out.
+fn stack_trace_json(exc: &Bound<'_, PyAny>, separator: &str) -> PyResult<String> {
     let py = exc.py();
     let package_dir = PACKAGE_DIR.get_or_try_init(py, || {
         py.import("expressway._resources")?
@@ -91,7 +121,7 @@ fn stack_trace_json(exc: &Bound<'_, PyAny>) -> PyResult<String> {
             let name = code.getattr(intern!(py, "co_name"))?;
             let name = name.cast::<PyString>()?.to_string_lossy();
             if !out.is_empty() {
-                out.push_str(", ");
+                out.push_str(separator);
             }
             push_frame_json(py, &mut out, &filename, lineno, &name)?;
         }

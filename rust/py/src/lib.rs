@@ -741,7 +741,7 @@ fn call_plain<'py>(
         }
         None => {
             let exc = exc.into_value(py).into_bound(py);
-            let outcome = lambda_error::exception_outcome(&exc);
+            let outcome = lambda_error::exception_outcome(&exc, false);
             drop_traceback(&exc);
             outcome?
         }
