@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import json
 import re
+import sys
+import threading
 import weakref
+from typing import Any
 
 import pytest
 
@@ -67,6 +71,47 @@ def test_a_result_compares_by_value_shows_no_output_and_keeps_its_output() -> No
     assert failed.output is None and failed.output_json is None
     assert repr(failed).startswith(f"Result(status='FAILED', error='E', cause={failed.cause!r}, ")
     assert failed.to_dict() == {"status": "FAILED", "output": None, "error": "E", "cause": 'it\'s "bad"'}
+
+
+def test_a_result_read_from_several_threads_at_once() -> None:
+    # Its name and output are made on first access by Python code, during which another thread may
+    # read the same Result: every reader gets the one value kept.
+    sm = expressway.StateMachine({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    results = [sm.run({"a": list(range(50))}, time_scale=0) for _ in range(2000)]
+    seen: dict[str, list[Any]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def read(attribute: str) -> None:
+        start.wait()
+        try:
+            seen[attribute] = [getattr(result, attribute) for result in results]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [
+            threading.Thread(target=read, args=(a,))
+            for a in ("name", "execution_arn", "output", "output_json")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert [r.name for r in results] == seen["name"]
+    assert all(f":{name}:" in arn for arn, name in zip(seen["execution_arn"], seen["name"], strict=True))
+    assert all(r.output is out for r, out in zip(results, seen["output"], strict=True))
+
+
+def test_a_result_copies_as_itself() -> None:
+    result = expressway.StateMachine(HELLO).run({"name": "copy"})
+    assert copy.copy(result) is result
+    assert copy.deepcopy({"r": result})["r"] is result
 
 
 def test_a_result_in_a_reference_cycle_is_collected() -> None:

@@ -446,3 +446,19 @@ def test_definition_timeout_seconds_bounds_the_execution() -> None:
     result = asyncio.run(sm.execute({}, clock=clock))
     assert result.status == "TIMED_OUT"
     assert result.duration == pytest.approx(5.0)
+
+
+def test_definition_timeout_seconds_of_zero_sets_no_limit_of_its_own() -> None:
+    # As the run's own max_duration counts alone then (a zero TimeoutSeconds is not "time out at
+    # once").
+    clock = VirtualClock(auto=True)
+    sm = expressway.StateMachine(
+        {
+            "TimeoutSeconds": 0,
+            "StartAt": "W",
+            "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}},
+        }
+    )
+    assert asyncio.run(sm.execute({}, clock=clock)).status == "SUCCEEDED"
+    timed_out = asyncio.run(sm.execute({}, clock=clock, max_duration=30))
+    assert (timed_out.status, timed_out.duration) == ("TIMED_OUT", pytest.approx(30.0))

@@ -236,7 +236,7 @@ class StateMachine:
             raise ValueError(f"the execution input is not valid JSON: {exc}") from None
         # The definition's own TimeoutSeconds bounds the execution too, when it is shorter.
         limit_s = self._timeout_s
-        if limit_s is None or limit_s > max_duration:
+        if not limit_s or limit_s > max_duration:  # (0, like none, sets no limit of its own)
             limit_s = max_duration
         deadline_ms = start_ms + limit_s * 1000.0
         return execution, router, float(time_scale), clock, start_ms, deadline_ms, naming

@@ -8,6 +8,7 @@ import email.utils
 import functools
 import inspect
 import json
+import math
 import os
 import re
 import time
@@ -280,15 +281,31 @@ def marshal_error_outcome(exc: BaseException, compact: bool = False) -> tuple[st
     )
 
 
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):
+        raise ValueError(f"{number} is beyond a double")
+    return value
+
+
+def _json_or_text(text: str) -> Any:
+    """``text`` as JSON when it is JSON text (strictly: no NaN or Infinity, no number beyond a
+    double), else the string itself."""
+    try:
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except ValueError:
+        return text
+
+
 def returned_bytes(value: bytes | bytearray) -> Any:
     """What a function's result given as bytes is to Step Functions: the Lambda runtime sends bytes
     as they are, and Step Functions reads the payload as JSON when it is JSON text, else as a string.
     Bytes that are not UTF-8 are not a payload Step Functions can read (ValueError)."""
-    text = bytes(value).decode("utf-8")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return _json_or_text(bytes(value).decode("utf-8"))
 
 
 def invoke_payload(payload: Any) -> Any:
@@ -298,8 +315,5 @@ def invoke_payload(payload: Any) -> Any:
     if payload is None:
         return {}
     if isinstance(payload, str):
-        try:
-            return json.loads(payload)
-        except ValueError:
-            return payload
+        return _json_or_text(payload)
     return payload

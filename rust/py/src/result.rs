@@ -59,44 +59,67 @@ impl ExecutionResult {
         }
     }
 
-    fn named<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let Some(names) = &self.names else {
-            return Err(PyRuntimeError::new_err("the Result was cleared"));
+    // The names and the output are made with no borrow of the Result held: making them runs Python
+    // code (the names' maker; a garbage collection while the output is converted), during which
+    // another thread may read the same Result. Whatever another thread kept first is kept.
+
+    fn named<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let names = match &slf.borrow().names {
+            Some(names) => names.clone_ref(py).into_bound(py),
+            None => return Err(PyRuntimeError::new_err("the Result was cleared")),
         };
-        let names = names.bind(py);
         if let Ok(made) = names.cast::<PyTuple>() {
             return Ok(made.clone());
         }
         let made = names.call0()?.cast_into::<PyTuple>()?;
-        self.names = Some(made.clone().into_any().unbind());
+        let mut this = slf.borrow_mut();
+        if let Some(kept) = &this.names {
+            if let Ok(kept) = kept.bind(py).cast::<PyTuple>() {
+                return Ok(kept.clone());
+            }
+        }
+        this.names = Some(made.clone().into_any().unbind());
         Ok(made)
+    }
+
+    fn kept(&self, form: Form) -> &Option<Py<PyAny>> {
+        match form {
+            Form::Value => &self.output,
+            Form::Json => &self.output_json,
+        }
     }
 
     /// The output in `form`, made on first access and kept (None when the execution did not
     /// succeed); once both forms exist, the execution is let go.
-    fn output_as<'py>(&mut self, py: Python<'py>, form: Form) -> PyResult<Bound<'py, PyAny>> {
-        let kept = match form {
-            Form::Value => &self.output,
-            Form::Json => &self.output_json,
+    fn output_as<'py>(slf: &Bound<'py, Self>, form: Form) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let core = {
+            let this = slf.borrow();
+            if let Some(made) = this.kept(form) {
+                return Ok(made.bind(py).clone());
+            }
+            this.core.as_ref().map(|ex| ex.clone_ref(py))
         };
-        if let Some(made) = kept {
-            return Ok(made.bind(py).clone());
-        }
-        let made = match self.core.as_ref().map(|ex| ex.bind(py).borrow()) {
-            Some(ex) => match (ex.inner.output(), form) {
+        let made = match &core {
+            Some(ex) => match (ex.bind(py).borrow().inner.output(), form) {
                 (Some(v), Form::Value) => to_py(py, v)?,
                 (Some(v), Form::Json) => PyString::new(py, &core::value::to_text(v)).into_any(),
                 (None, _) => py.None().into_bound(py),
             },
             None => py.None().into_bound(py),
         };
-        let kept = match form {
-            Form::Value => &mut self.output,
-            Form::Json => &mut self.output_json,
-        };
-        *kept = Some(made.clone().unbind());
-        if self.output.is_some() && self.output_json.is_some() {
-            self.core = None;
+        let mut this = slf.borrow_mut();
+        if let Some(kept) = this.kept(form) {
+            return Ok(kept.bind(py).clone());
+        }
+        let made_unbound = Some(made.clone().unbind());
+        match form {
+            Form::Value => this.output = made_unbound,
+            Form::Json => this.output_json = made_unbound,
+        }
+        if this.output.is_some() && this.output_json.is_some() {
+            this.core = None;
         }
         Ok(made)
     }
@@ -145,23 +168,23 @@ impl ExecutionResult {
 
     /// The execution's name.
     #[getter]
-    fn name<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.named(py)?.get_item(0)
+    fn name<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::named(slf)?.get_item(0)
     }
 
     #[getter]
-    fn execution_arn<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.named(py)?.get_item(1)
+    fn execution_arn<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::named(slf)?.get_item(1)
     }
 
     #[getter]
-    fn output<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.output_as(py, Form::Value)
+    fn output<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::output_as(slf, Form::Value)
     }
 
     #[getter]
-    fn output_json<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.output_as(py, Form::Json)
+    fn output_json<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::output_as(slf, Form::Json)
     }
 
     #[getter]
@@ -170,14 +193,25 @@ impl ExecutionResult {
     }
 
     /// ``status``, ``output``, ``error`` and ``cause`` as a JSON-ready dict.
-    #[allow(clippy::wrong_self_convention)] // Python's name; it makes the output, which it keeps
-    fn to_dict<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn to_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let output = Self::output_as(slf, Form::Value)?;
+        let this = slf.borrow();
         let d = PyDict::new(py);
-        d.set_item("status", self.status(py))?;
-        d.set_item("output", self.output(py)?)?;
-        d.set_item("error", self.error())?;
-        d.set_item("cause", self.cause())?;
+        d.set_item("status", this.status(py))?;
+        d.set_item("output", output)?;
+        d.set_item("error", this.error())?;
+        d.set_item("cause", this.cause())?;
         Ok(d)
+    }
+
+    /// A Result cannot change: a copy is the Result itself.
+    fn __copy__(slf: &Bound<'_, Self>) -> Py<Self> {
+        slf.clone().unbind()
+    }
+
+    fn __deepcopy__(slf: &Bound<'_, Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf.clone().unbind()
     }
 
     fn __eq__<'py>(
