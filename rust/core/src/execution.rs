@@ -58,7 +58,9 @@ pub enum Effect {
     Invoke {
         token: u64,
         resource: String,
-        payload: Value,
+        /// Shared with the frame when it is the state's raw input itself (no InputPath or
+        /// Parameters): the frame takes it back, uncopied, once the caller has let it go.
+        payload: Arc<Value>,
         timeout_seconds: Option<f64>,
         heartbeat_seconds: Option<f64>,
         state_name: String,
@@ -131,8 +133,11 @@ enum Resume {
 struct Frame {
     machine: usize,
     state: usize,
-    /// The raw input of the current state.
+    /// The raw input of the current state (see `lent`).
     input: Value,
+    /// The raw input while a Task's call has it as its payload (`input` is then null): shared, not
+    /// copied; taken back by `take_input`.
+    lent: Option<Arc<Value>>,
     /// Upper bounds of the input's size and depth: outputs are measured exactly only when these
     /// say they might be over the limits.
     bound: Bound,
@@ -151,6 +156,13 @@ struct Frame {
     /// Their size as JSON, kept up to date so that an Assign checks the 10 MiB limit by
     /// measuring only what it assigns and what that replaces.
     vars_bytes: usize,
+}
+
+impl Frame {
+    /// The raw input, wherever it is (lent to a Task's call or not).
+    fn raw(&self) -> &Value {
+        self.lent.as_deref().unwrap_or(&self.input)
+    }
 }
 
 fn vars_ref(vars: &Option<Arc<Vars>>) -> &Vars {
@@ -187,6 +199,14 @@ enum Entered {
     Leave(Option<usize>, Option<Value>),
     /// Waiting for a task, a timer or children.
     Block,
+    /// Call the Task's resource with `payload` (None: the raw input itself, lent rather than
+    /// copied).
+    Invoke {
+        resource: String,
+        payload: Option<Value>,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    },
 }
 
 /// Where a step of a frame leads.
@@ -660,6 +680,7 @@ impl Execution {
             state,
             bound: bound_of(&input),
             input,
+            lent: None,
             entered_event: 0,
             entered_ms: 0,
             task_token: None,
@@ -837,6 +858,7 @@ impl Execution {
                     let Some(frame) = self.frame(fid) else { return };
                     frame.state = next;
                     frame.input = output;
+                    frame.lent = None;
                     frame.task_token = None;
                     frame.retry_counts.clear();
                     frame.retry_total = 0;
@@ -961,13 +983,18 @@ impl Execution {
 
     fn take_input(&mut self, fid: usize) -> Value {
         self.frame(fid)
-            .map(|f| std::mem::take(&mut f.input))
+            .map(|f| match f.lent.take() {
+                // Copied only if the call's payload is still held somewhere.
+                Some(lent) => Arc::try_unwrap(lent).unwrap_or_else(|held| (*held).clone()),
+                None => std::mem::take(&mut f.input),
+            })
             .unwrap_or(Value::Null)
     }
 
     fn put_input(&mut self, fid: usize, input: Value) {
         if let Some(f) = self.frame(fid) {
             f.input = input;
+            f.lent = None;
         }
     }
 
@@ -975,7 +1002,7 @@ impl Execution {
         self.frames
             .get(fid)
             .and_then(Option::as_ref)
-            .map(|f| f.input.clone())
+            .map(|f| f.raw().clone())
             .unwrap_or(Value::Null)
     }
 
@@ -1085,6 +1112,28 @@ impl Execution {
                 self.put_input(fid, raw);
                 Ok(Step::Block)
             }
+            Ok(Entered::Invoke {
+                resource,
+                payload,
+                timeout,
+                heartbeat,
+            }) => {
+                let payload = match payload {
+                    Some(payload) => {
+                        self.put_input(fid, raw);
+                        Arc::new(payload)
+                    }
+                    None => {
+                        let shared = Arc::new(raw);
+                        if let Some(f) = self.frame(fid) {
+                            f.lent = Some(Arc::clone(&shared));
+                        }
+                        shared
+                    }
+                };
+                self.invoke(fid, state, resource, payload, timeout, heartbeat);
+                Ok(Step::Block)
+            }
             Err(f) => {
                 self.put_input(fid, raw);
                 Err(f)
@@ -1158,14 +1207,19 @@ impl Execution {
                 timeout,
                 heartbeat,
             } => {
-                let payload = self
-                    .parameters(state, effective, context, vars)?
-                    .unwrap_or_else(|| effective.clone());
+                let parameters = self.parameters(state, effective, context, vars)?;
                 let rng = &mut self.rng;
                 let timeout = number(timeout, effective, vars, "TimeoutSeconds", None, rng)?;
                 let heartbeat = number(heartbeat, effective, vars, "HeartbeatSeconds", None, rng)?;
-                self.invoke(fid, state, resource, payload, timeout, heartbeat);
-                Ok(Entered::Block)
+                // The payload: Parameters, else the effective input (None: the raw input itself,
+                // lent to the call, when there is no InputPath).
+                let payload = parameters.or(selected);
+                Ok(Entered::Invoke {
+                    resource: resource.clone(),
+                    payload,
+                    timeout,
+                    heartbeat,
+                })
             }
             Kind::Parallel { branches } => {
                 let input = self
@@ -1308,14 +1362,18 @@ impl Execution {
                 heartbeat,
             } => {
                 let payload = match &state.arguments {
-                    Some(t) => t.eval(&env, &mut self.rng)?,
-                    None => raw.clone(),
+                    Some(t) => Some(t.eval(&env, &mut self.rng)?),
+                    None => None, // the raw input itself, lent to the call
                 };
                 let rng = &mut self.rng;
                 let timeout = number(timeout, raw, vars, "TimeoutSeconds", Some(&env), rng)?;
                 let heartbeat = number(heartbeat, raw, vars, "HeartbeatSeconds", Some(&env), rng)?;
-                self.invoke(fid, state, resource, payload, timeout, heartbeat);
-                Ok(Entered::Block)
+                Ok(Entered::Invoke {
+                    resource: resource.clone(),
+                    payload,
+                    timeout,
+                    heartbeat,
+                })
             }
             Kind::Parallel { branches } => {
                 let input = match &state.arguments {
@@ -1436,8 +1494,8 @@ impl Execution {
         &mut self,
         fid: usize,
         state: &State,
-        resource: &str,
-        payload: Value,
+        resource: String,
+        payload: Arc<Value>,
         timeout: Option<u64>,
         heartbeat: Option<u64>,
     ) {
@@ -1445,7 +1503,7 @@ impl Execution {
         let started = self.event(); // TaskStarted
         if self.history.is_some() {
             self.record_task_started(
-                fid, scheduled, started, resource, &payload, timeout, heartbeat,
+                fid, scheduled, started, &resource, &payload, timeout, heartbeat,
             );
         }
         let timeout_seconds = timeout.map(|x| x as f64);
@@ -1454,7 +1512,7 @@ impl Execution {
         let task_token = self.frame(fid).and_then(|f| f.task_token.clone());
         self.effects.push(Effect::Invoke {
             token,
-            resource: resource.to_string(),
+            resource,
             payload,
             timeout_seconds,
             heartbeat_seconds,
@@ -2180,7 +2238,7 @@ impl Execution {
             .frames
             .get(fid)
             .and_then(Option::as_ref)
-            .map(|f| to_text(&f.input))
+            .map(|f| to_text(f.raw()))
             .unwrap_or_default();
         let kind = EventKind::StateEntered {
             state_type: state.kind.type_name(),
@@ -2348,7 +2406,7 @@ mod tests {
     fn invoke_token(effects: &[Effect]) -> (u64, Value) {
         for e in effects {
             if let Effect::Invoke { token, payload, .. } = e {
-                return (*token, payload.clone());
+                return (*token, Value::clone(payload));
             }
         }
         panic!("no invoke in {effects:?}");
@@ -2380,6 +2438,36 @@ mod tests {
         ex.complete(token, json!(42));
         assert_eq!(ex.run(1), vec![Effect::Done]);
         assert_eq!(ex.output(), Some(&json!({"a": {"b": 1}, "out": 42})));
+    }
+
+    #[test]
+    fn a_tasks_raw_input_is_lent_to_its_call_and_taken_back() {
+        // No InputPath or Parameters: the payload is the raw input itself, shared with the call.
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:1:function:f", "ResultPath": "$.out",
+            "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1}], "End": true}}});
+        for keep_payload in [false, true] {
+            let mut ex = start(def.clone(), json!({"a": [1, 2]}));
+            let effects = ex.run(0);
+            let (token, payload) = invoke_token(&effects);
+            assert_eq!(payload, json!({"a": [1, 2]}));
+            // A failure retried: the second call gets the same input.
+            ex.fail(token, "E".into(), None);
+            let held = if keep_payload { Some(effects) } else { None };
+            let retried = ex.run(1);
+            let sleep = retried.iter().find_map(|e| match e {
+                Effect::Sleep { token, .. } => Some(*token),
+                _ => None,
+            });
+            ex.wake(sleep.unwrap_or_default());
+            let (token, payload) = invoke_token(&ex.run(2));
+            assert_eq!(payload, json!({"a": [1, 2]}));
+            ex.complete(token, json!(7));
+            assert_eq!(ex.run(3), vec![Effect::Done]);
+            // Whether or not the first call's payload was still held, the output is the same.
+            assert_eq!(ex.output(), Some(&json!({"a": [1, 2], "out": 7})));
+            drop(held);
+        }
     }
 
     #[test]
@@ -2508,7 +2596,7 @@ mod tests {
             let invokes: Vec<(u64, Value)> = effects
                 .iter()
                 .filter_map(|e| match e {
-                    Effect::Invoke { token, payload, .. } => Some((*token, payload.clone())),
+                    Effect::Invoke { token, payload, .. } => Some((*token, Value::clone(payload))),
                     _ => None,
                 })
                 .collect();
