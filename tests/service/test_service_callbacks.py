@@ -167,6 +167,11 @@ def test_a_task_whose_token_does_not_come_back_times_out(server_factory: Any) ->
     (token,) = outbox.wait(1)
     described = wait_done(sfn, execution)
     assert json.loads(described["output"])["error"]["Error"] == "States.HeartbeatTimeout"
+    # The history records a timeout, not a failure (SendTaskHeartbeat's API reference).
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    timed_out = [e for e in events if e["type"] == "TaskTimedOut"]
+    assert [e["taskTimedOutEventDetails"]["error"] for e in timed_out] == ["States.HeartbeatTimeout"]
+    assert not [e for e in events if e["type"] == "TaskFailed"]
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=token, output="{}")
     assert error_code(exc) == "TaskTimedOut"

@@ -77,7 +77,8 @@ pub enum EventKind {
         resource: String,
         output: String,
     },
-    /// TaskFailed, or TaskTimedOut when the error is `States.Timeout` (LambdaFunction* likewise).
+    /// TaskFailed, or TaskTimedOut when the error is `States.Timeout` or `States.HeartbeatTimeout`
+    /// (LambdaFunction* likewise).
     TaskFailed {
         resource: String,
         error: String,
@@ -423,7 +424,9 @@ fn names(kind: &EventKind) -> (String, Option<String>) {
         EventKind::TaskFailed {
             resource, error, ..
         } => {
-            if error == errors::TIMEOUT {
+            // A heartbeat that did not come in time is a timeout too (SendTaskHeartbeat's API
+            // reference: the history then holds a TaskTimedOut entry).
+            if error == errors::TIMEOUT || error == errors::HEARTBEAT_TIMEOUT {
                 task(resource, "TimedOut")
             } else {
                 task(resource, "Failed")
