@@ -311,6 +311,34 @@ def test_list_executions_filter_and_pagination(env: Any, blocker: Blocker) -> No
     assert [e["executionArn"] for e in seen] == [e["executionArn"] for e in listed]
 
 
+def test_pages_neither_repeat_nor_skip_when_executions_start_meanwhile(env: Any) -> None:
+    # A token names the last item its page gave, not an offset: a new execution at the head of the
+    # newest-first list does not push an item already seen onto the next page.
+    _, sfn = env
+    arn = create(sfn, "PagesMove", PASS, type="STANDARD")
+    first = [sfn.start_execution(stateMachineArn=arn, name=f"a{i}")["executionArn"] for i in range(4)]
+    for execution in first:
+        wait_for_status(sfn, execution)
+    page = sfn.list_executions(stateMachineArn=arn, maxResults=2)
+    seen = [e["executionArn"] for e in page["executions"]]
+    wait_for_status(sfn, sfn.start_execution(stateMachineArn=arn, name="late")["executionArn"])
+    while "nextToken" in page:
+        page = sfn.list_executions(stateMachineArn=arn, maxResults=2, nextToken=page["nextToken"])
+        seen += [e["executionArn"] for e in page["executions"]]
+    assert sorted(seen) == sorted(first)  # each once; the late one starts a new listing's first page
+    # A token belongs to its listing: another machine's, or another operation, refuses it.
+    other = create(sfn, "PagesOther", PASS, type="STANDARD")
+    token = sfn.list_executions(stateMachineArn=arn, maxResults=1)["nextToken"]
+    for call in (
+        lambda: sfn.list_executions(stateMachineArn=other, nextToken=token),
+        lambda: sfn.list_state_machines(nextToken=token),
+        lambda: sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED", nextToken=token),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_code(exc) == "InvalidToken"
+
+
 def test_list_executions_running(env: Any, blocker: Blocker) -> None:
     _, sfn = env
     arn = create(sfn, "Running", task_definition(BLOCK), type="STANDARD")

@@ -228,7 +228,10 @@ class ExecutionActions(TaskTokenActions):
         if self.peers is not None:
             listed.extend(await self.peers.executions(m.arn, wanted))
             listed.sort(key=lambda item: item["startDate"], reverse=True)
-        items, token = page(listed, req.get("maxResults"), req.get("nextToken"))
+        scope = f"ListExecutions {m.arn} {wanted or ''}"
+        items, token = page(
+            listed, req.get("maxResults"), req.get("nextToken"), scope=scope, key=_execution_arn
+        )
         out: dict[str, Any] = {"executions": items}
         if token:
             out["nextToken"] = token
@@ -265,7 +268,8 @@ class ExecutionActions(TaskTokenActions):
             events = _summary_history(record, include)
         if req.get("reverseOrder"):
             events.reverse()
-        items, token = page(events, req.get("maxResults"), req.get("nextToken"))
+        scope = f"GetExecutionHistory {record.arn} {bool(req.get('reverseOrder'))} {include}"
+        items, token = page(events, req.get("maxResults"), req.get("nextToken"), scope=scope, key=_event_id)
         out: dict[str, Any] = {"events": items}
         if token:
             out["nextToken"] = token
@@ -336,3 +340,11 @@ def _summary_history(record: ExecutionRecord, include: bool) -> list[dict[str, A
 def _billed_ms(duration_s: float) -> int:
     """Express bills whole 100 ms units, at least one."""
     return max(100, math.ceil(duration_s * 10.0 - 1e-9) * 100)
+
+
+def _execution_arn(item: dict[str, Any]) -> Any:
+    return item["executionArn"]
+
+
+def _event_id(event: dict[str, Any]) -> Any:
+    return event["id"]

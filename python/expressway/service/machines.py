@@ -151,7 +151,9 @@ class MachineActions(ServiceBase):
     async def list_state_machines(self, req: dict[str, Any]) -> dict[str, Any]:
         check_fields(req, shapes.LIST_MACHINES)
         machines = self.store.machines()
-        items, token = page(machines, req.get("maxResults"), req.get("nextToken"))
+        items, token = page(
+            machines, req.get("maxResults"), req.get("nextToken"), scope="ListStateMachines", key=_machine_arn
+        )
         out: dict[str, Any] = {
             "stateMachines": [
                 {"stateMachineArn": m.arn, "name": m.name, "type": m.type, "creationDate": m.creation_date}
@@ -208,3 +210,7 @@ class MachineActions(ServiceBase):
         check_fields(req, shapes.RESOURCE_ARN)
         m = self._tagged(req["resourceArn"])
         return {"tags": [{"key": k, "value": v} for k, v in m.tags.items()]}
+
+
+def _machine_arn(machine: Any) -> Any:
+    return machine.arn

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,24 +266,40 @@ class Store:
 
 
 def page(
-    items: list[Any], max_results: int | None, next_token: str | None, default: int = 100
+    items: list[Any],
+    max_results: int | None,
+    next_token: str | None,
+    *,
+    scope: str,
+    key: Callable[[Any], Any],
+    default: int = 100,
 ) -> tuple[list[Any], str | None]:
-    """One page of ``items`` and the token of the next (AWS: maxResults 0 means the default)."""
+    """One page of ``items`` and the token of the next (AWS: maxResults 0 means the default).
+
+    A token names the listing it belongs to (``scope``: the operation and what it lists) and the
+    last item it gave (its ``key``), not an offset: items added or removed meanwhile (a new
+    execution at the head of a newest-first list) neither repeat nor skip items on the next page,
+    and a token is refused by any other listing."""
     size = max_results or default
-    start = _offset(next_token) if next_token is not None else 0
-    if not 0 <= start <= len(items):
-        raise ServiceError("InvalidToken", f"Invalid Token: '{next_token}'")
-    end = start + size
-    token = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(items) else None
-    return items[start:end], token
+    start = 0
+    if next_token is not None:
+        last = _token_key(next_token, scope)
+        start = next((i + 1 for i, item in enumerate(items) if key(item) == last), -1)
+        if start < 0:  # the item it ended at is gone (deleted, or no longer kept)
+            raise ServiceError("InvalidToken", f"Invalid Token: '{next_token}'")
+    chunk = items[start : start + size]
+    if start + size >= len(items) or not chunk:
+        return chunk, None
+    token = base64.urlsafe_b64encode(json.dumps([scope, key(chunk[-1])]).encode()).decode()
+    return chunk, token
 
 
-def _offset(token: str) -> int:
+def _token_key(token: str, scope: str) -> Any:
+    """The key of the last item a token's page gave, if the token belongs to ``scope``."""
     try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        kind, _, number = text.partition(":")
-        if kind != "offset":
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeError):
+        made_for, last = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
         raise ServiceError("InvalidToken", f"Invalid Token: '{token}'") from None
+    if made_for != scope:
+        raise ServiceError("InvalidToken", f"Invalid Token: '{token}'")
+    return last
