@@ -322,12 +322,7 @@ fn number(
                 None if v.as_i64().is_some_and(|n| n < 0) => {
                     Err(Failure::runtime(format!("{field} cannot be negative.")))
                 }
-                None => Err(Failure::runtime(format!(
-                    "The {field}Path field refers to value \"{}\" which is not a valid integer: {}",
-                    // A string is shown as it is; anything else as JSON.
-                    v.as_str().map_or_else(|| to_text(&v), str::to_string),
-                    p.text()
-                ))),
+                None => Err(not_a_valid(field, "integer", &v, p)),
             }
         }
         Some(Source::Jsonata(t)) => match jenv {
@@ -335,6 +330,17 @@ fn number(
             None => Ok(None),
         },
     }
+}
+
+/// AWS's failure for a `{field}Path` whose value `v` (read at `path`) is not a number of the `kind`
+/// the field takes ("integer", "float").
+fn not_a_valid(field: &str, kind: &str, v: &Value, path: &Path) -> Failure {
+    Failure::runtime(format!(
+        "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {}",
+        // A string is shown as it is; anything else as JSON.
+        v.as_str().map_or_else(|| to_text(v), str::to_string),
+        path.text()
+    ))
 }
 
 /// ToleratedFailurePercentage as the Map starts: a number from 0 to 100, fractions allowed (from a
@@ -358,13 +364,7 @@ fn percentage(
             };
             match p {
                 Some(p) => p,
-                None => {
-                    return Err(Failure::runtime(format!(
-                    "The {FIELD}Path field refers to value \"{}\" which is not a valid float: {}",
-                    v.as_str().map_or_else(|| to_text(&v), str::to_string),
-                    path.text()
-                )))
-                }
+                None => return Err(not_a_valid(FIELD, "float", &v, path)),
             }
         }
         Some(Source::Jsonata(t)) => match jenv {

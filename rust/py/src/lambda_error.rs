@@ -74,7 +74,7 @@ pub fn is_task_failed(exc_type: &Bound<'_, PyType>) -> PyResult<bool> {
 #[pyfunction]
 #[pyo3(signature = (message, error_type, frames, compact = false))]
 pub fn lambda_error(message: &str, error_type: &str, frames: &str, compact: bool) -> String {
-    let (colon, comma) = if compact { (":", ",") } else { (": ", ", ") };
+    let (colon, comma) = (if compact { ":" } else { ": " }, separator(compact));
     let mut out = String::with_capacity(96 + message.len() + error_type.len() + frames.len());
     out.push_str("{\"errorMessage\"");
     out.push_str(colon);
