@@ -15,6 +15,7 @@ pub mod history;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod jsonata_check;
+pub mod jsonata_fast;
 pub mod path;
 pub mod payload;
 pub mod query;

@@ -11,6 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use std::sync::Arc;
 
+mod jsonata_fast;
 mod lambda_error;
 mod result;
 
@@ -916,6 +917,30 @@ fn jsonata_evaluate<'py>(
         Data::Given(data) => Some(data),
         Data::Missing => None,
     };
+    // The fast evaluator first, where it applies (no variables, no depth limit of the
+    // caller's: those are jsonata-core's); it hands back what it does not decide.
+    if let (Some(fast), true, None) = (
+        &expression.get().fast,
+        bindings.as_ref().is_none_or(|b| b.is_empty()),
+        max_depth,
+    ) {
+        let limit = timeout_ms.or(core::jsonata::Limits::default().timeout_ms);
+        match fast.evaluate(py, data, limit) {
+            jsonata_fast::Outcome::Value(Some(value)) => return Ok(value),
+            jsonata_fast::Outcome::Value(None) => return undefined(py).cloned(),
+            jsonata_fast::Outcome::TimeLimit => {
+                return Err(jsonata_error(
+                    py,
+                    core::jsonata::CODE_LIMIT.to_string(),
+                    format!(
+                        "Evaluation timeout after {} milliseconds. Check for infinite loop",
+                        limit.unwrap_or(0)
+                    ),
+                ))
+            }
+            jsonata_fast::Outcome::Fallback => {}
+        }
+    }
     let result = evaluate_jsonata(
         py,
         &expression.get().inner,
@@ -935,6 +960,8 @@ fn jsonata_evaluate<'py>(
 #[pyclass(frozen, module = "expressway._core")]
 struct JsonataExpression {
     inner: Arc<core::jsonata::Expression>,
+    /// The fast evaluator's plan, when the expression is inside its subset (jsonata_fast.rs).
+    fast: Option<jsonata_fast::Fast>,
 }
 
 #[pymethods]
@@ -943,8 +970,10 @@ impl JsonataExpression {
     fn new(py: Python<'_>, expression: &str) -> PyResult<JsonataExpression> {
         let inner = core::jsonata::Expression::compile(expression)
             .map_err(|e| jsonata_error(py, e.code, e.message))?;
+        let fast = jsonata_fast::Fast::new(py, &inner);
         Ok(JsonataExpression {
             inner: Arc::new(inner),
+            fast,
         })
     }
 
@@ -1153,8 +1182,53 @@ fn jvalue_to_py<'py>(
     }))
 }
 
+/// For the tests: the fast evaluator alone. `(True, result)` when it decides (`UNDEFINED` for
+/// no result), `(False, None)` when it hands the evaluation to jsonata-core.
+#[pyfunction]
+#[pyo3(signature = (expression, data = Data::Missing))]
+fn _jsonata_fast<'py>(
+    py: Python<'py>,
+    expression: &Bound<'py, PyString>,
+    data: Data<'py>,
+) -> PyResult<(bool, Bound<'py, PyAny>)> {
+    let expression = compiled(py, expression)?;
+    let data = match &data {
+        Data::Given(data) => Some(data),
+        Data::Missing => None,
+    };
+    let Some(fast) = &expression.get().fast else {
+        return Ok((false, py.None().into_bound(py)));
+    };
+    match fast.evaluate(py, data, None) {
+        jsonata_fast::Outcome::Value(Some(v)) => Ok((true, v)),
+        jsonata_fast::Outcome::Value(None) => Ok((true, undefined(py)?.clone())),
+        _ => Ok((false, py.None().into_bound(py))),
+    }
+}
+
+/// For the tests: jsonata-core alone (what `jsonata_evaluate` falls back to).
+#[pyfunction]
+#[pyo3(signature = (expression, data = Data::Missing))]
+fn _jsonata_reference<'py>(
+    py: Python<'py>,
+    expression: &Bound<'py, PyString>,
+    data: Data<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let expression = compiled(py, expression)?;
+    let data = match &data {
+        Data::Given(data) => Some(data),
+        Data::Missing => None,
+    };
+    match evaluate_jsonata(py, &expression.get().inner, data, None, None, None)? {
+        Some(value) => Ok(value),
+        None => undefined(py).cloned(),
+    }
+}
+
 fn jsonata_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jsonata_evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(_jsonata_fast, m)?)?;
+    m.add_function(wrap_pyfunction!(_jsonata_reference, m)?)?;
     m.add_class::<JsonataExpression>()?;
     Ok(())
 }

@@ -1,0 +1,221 @@
+//! `jsonata_evaluate`'s fast path: `expressway_core::jsonata_fast` reading Python objects as
+//! they are. An expression inside its subset is evaluated straight over the caller's dicts,
+//! lists and strs (a result the data already holds is handed back without a copy); anything
+//! the fast evaluator does not decide falls back to jsonata-core, which evaluates again from
+//! the start.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use expressway_core::jsonata_fast::{Kind, Model, Out, Plan, Stop, Val};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
+
+use crate::MAX_DEPTH;
+
+/// A compiled expression's fast plan, with the field names it reads as Python strs (interned,
+/// so that a dict lookup compares pointers).
+pub(crate) struct Fast {
+    plan: Plan,
+    keys: Vec<Py<PyString>>,
+}
+
+/// What the fast path made of an evaluation.
+pub(crate) enum Outcome<'py> {
+    Value(Option<Bound<'py, PyAny>>),
+    /// Not decided here: evaluate with jsonata-core.
+    Fallback,
+    /// The time limit passed.
+    TimeLimit,
+}
+
+impl Fast {
+    pub(crate) fn new(
+        py: Python<'_>,
+        expression: &expressway_core::jsonata::Expression,
+    ) -> Option<Fast> {
+        let plan = Plan::new(expression.ast())?;
+        let keys = plan
+            .names()
+            .iter()
+            .map(|name| PyString::intern(py, name).unbind())
+            .collect();
+        Some(Fast { plan, keys })
+    }
+
+    pub(crate) fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        data: Option<&Bound<'py, PyAny>>,
+        timeout_ms: Option<u64>,
+    ) -> Outcome<'py> {
+        let model = PyModel {
+            py,
+            keys: &self.keys,
+            limit: timeout_ms.map(Duration::from_millis),
+            started: Cell::new(None),
+        };
+        let result = self
+            .plan
+            .evaluate(&model, data.cloned())
+            .and_then(|v| to_py(py, &v, 0));
+        match result {
+            Ok(v) => Outcome::Value(v),
+            Err(Stop::Fallback) => Outcome::Fallback,
+            Err(Stop::TimeLimit) => Outcome::TimeLimit,
+        }
+    }
+}
+
+struct PyModel<'py, 'k> {
+    py: Python<'py>,
+    keys: &'k [Py<PyString>],
+    limit: Option<Duration>,
+    /// When the evaluation was first asked whether its time is up (the clock is not read for
+    /// evaluations too short to be asked).
+    started: Cell<Option<Instant>>,
+}
+
+/// The largest integer a double holds exactly.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
+impl<'py> Model for PyModel<'py, '_> {
+    type Item = Bound<'py, PyAny>;
+
+    fn kind<'a>(&self, item: &'a Self::Item) -> Kind<'a> {
+        kind_of(item)
+    }
+
+    fn field(&self, item: &Self::Item, _name: &str, slot: usize) -> Out<Option<Self::Item>> {
+        let dict = item.cast::<PyDict>().map_err(|_| Stop::Fallback)?;
+        let key = self.keys.get(slot).ok_or(Stop::Fallback)?.bind(self.py);
+        dict.get_item(key).map_err(|_| Stop::Fallback)
+    }
+
+    fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item> {
+        let list = item.cast::<PyList>().map_err(|_| Stop::Fallback)?;
+        list.get_item(index).map_err(|_| Stop::Fallback)
+    }
+
+    fn out_of_time(&self) -> bool {
+        let Some(limit) = self.limit else {
+            return false;
+        };
+        match self.started.get() {
+            None => {
+                self.started.set(Some(Instant::now()));
+                false
+            }
+            Some(started) => started.elapsed() > limit,
+        }
+    }
+}
+
+/// What a Python value is as JSON. The exact built-in types only: a subclass may behave its
+/// own way (jsonata-core's conversion decides those).
+fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
+    let ptr = item.as_ptr();
+    // SAFETY: `ptr` is a live object (borrowed from `item`); the checks read its type only.
+    unsafe {
+        if ffi::PyUnicode_CheckExact(ptr) != 0 {
+            return match item.cast_unchecked::<PyString>().to_str() {
+                Ok(s) => Kind::Str(s),
+                Err(_) => Kind::Other,
+            };
+        }
+        if ffi::PyDict_CheckExact(ptr) != 0 {
+            return Kind::Obj(ffi::PyDict_Size(ptr) as usize);
+        }
+        if ffi::PyList_CheckExact(ptr) != 0 {
+            return Kind::Arr(ffi::PyList_Size(ptr) as usize);
+        }
+        if ptr == ffi::Py_None() {
+            return Kind::Null;
+        }
+        if ffi::PyBool_Check(ptr) != 0 {
+            return Kind::Bool(ptr == ffi::Py_True());
+        }
+        if ffi::PyLong_CheckExact(ptr) != 0 {
+            let mut overflow = 0;
+            let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+            if overflow != 0 || (n as f64).abs() > EXACT {
+                return Kind::Other;
+            }
+            return Kind::Num(n as f64);
+        }
+        if ffi::PyFloat_CheckExact(ptr) != 0 {
+            let x = ffi::PyFloat_AS_DOUBLE(ptr);
+            return if x.is_finite() {
+                Kind::Num(x)
+            } else {
+                Kind::Other
+            };
+        }
+    }
+    Kind::Other
+}
+
+fn number<'py>(py: Python<'py>, n: f64) -> Out<Bound<'py, PyAny>> {
+    if n.fract() == 0.0 && n.abs() <= EXACT {
+        (n as i64)
+            .into_pyobject(py)
+            .map(|i| i.into_any())
+            .map_err(|_| Stop::Fallback)
+    } else {
+        Ok(PyFloat::new(py, n).into_any())
+    }
+}
+
+/// The result as Python values, as the jsonata-core path makes them: whole numbers within 2^53
+/// as ints, the caller's own dicts and strs as they are, lists and made values new.
+fn to_py<'py>(
+    py: Python<'py>,
+    v: &Val<'_, Bound<'py, PyAny>>,
+    depth: usize,
+) -> Out<Option<Bound<'py, PyAny>>> {
+    if depth > MAX_DEPTH {
+        return Err(Stop::Fallback);
+    }
+    Ok(Some(match v {
+        Val::Undefined => return Ok(None),
+        Val::Null => py.None().into_bound(py),
+        Val::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Val::Num(n) => number(py, *n)?,
+        Val::Str(s) => PyString::new(py, s).into_any(),
+        Val::Data(item) => match kind_of(item) {
+            Kind::Num(n) if !item.is_exact_instance_of::<pyo3::types::PyInt>() => number(py, n)?,
+            Kind::Arr(_) => {
+                let list = item.cast::<PyList>().map_err(|_| Stop::Fallback)?;
+                let mut out = Vec::with_capacity(list.len());
+                for x in list.iter() {
+                    if let Some(x) = to_py(py, &Val::Data(x), depth + 1)? {
+                        out.push(x);
+                    }
+                }
+                PyList::new(py, out).map_err(|_| Stop::Fallback)?.into_any()
+            }
+            Kind::Other => return Err(Stop::Fallback),
+            _ => item.clone(),
+        },
+        Val::Arr(a) => {
+            let mut out = Vec::with_capacity(a.items.len());
+            for x in &a.items {
+                if let Some(x) = to_py(py, x, depth + 1)? {
+                    out.push(x);
+                }
+            }
+            PyList::new(py, out).map_err(|_| Stop::Fallback)?.into_any()
+        }
+        Val::Obj(fields) => {
+            let dict = PyDict::new(py);
+            for (k, x) in fields.iter() {
+                if let Some(x) = to_py(py, x, depth + 1)? {
+                    dict.set_item(PyString::new(py, k), x)
+                        .map_err(|_| Stop::Fallback)?;
+                }
+            }
+            dict.into_any()
+        }
+    }))
+}
