@@ -286,3 +286,13 @@ def test_generated_expressions_agree_with_jsonata_core() -> None:
             disagreements.append((expression, document))
     assert disagreements[:5] == []
     assert decided >= 15000, decided
+
+
+def test_the_time_limit_holds_on_the_fast_path() -> None:
+    data = {"a": list(range(4000))}
+    expression = "$sum($map(a, function($v) { $count(a[$ > $v]) }))"
+    assert decides(expression, data={"a": [1, 2]})
+    with pytest.raises(expressway.JsonataError) as e:
+        expressway.jsonata_evaluate(expression, data, timeout_ms=5)
+    assert e.value.code == "U1001"
+    assert "timeout" in str(e.value).lower()

@@ -18,6 +18,7 @@
 //! unwrapping, predicate indexes, `$boolean`'s truth, `$string`'s number text); the test suite
 //! compares every answer this module gives on the JSONata test suite with `jsonata-core`'s.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -291,7 +292,7 @@ impl Plan {
             plan: self,
             root: root.clone(),
             slots: vec![Val::Undefined; self.slots],
-            budget: CLOCK_EVERY,
+            budget: Cell::new(CLOCK_EVERY),
         };
         run.eval(&self.root, &root)
     }
@@ -561,7 +562,8 @@ struct Run<'a, 'p, M: Model> {
     plan: &'p Plan,
     root: Val<'p, M::Item>,
     slots: Vec<Val<'p, M::Item>>,
-    budget: u32,
+    /// Steps left before the next clock check (a cell: reading data spends it too).
+    budget: Cell<u32>,
 }
 
 /// A value as the operators see it.
@@ -577,15 +579,26 @@ enum View<'v> {
 }
 
 impl<'a, 'p, M: Model> Run<'a, 'p, M> {
-    fn tick(&mut self) -> Out<()> {
-        self.budget -= 1;
-        if self.budget == 0 {
-            self.budget = CLOCK_EVERY;
-            if self.model.out_of_time() {
-                return Err(Stop::TimeLimit);
+    fn tick(&self) -> Out<()> {
+        self.spend(1)
+    }
+
+    /// Count `steps` against the budget; at its end, ask the model whether time is up.
+    fn spend(&self, steps: u32) -> Out<()> {
+        match self.budget.get().checked_sub(steps) {
+            Some(left) if left > 0 => {
+                self.budget.set(left);
+                Ok(())
+            }
+            _ => {
+                self.budget.set(CLOCK_EVERY);
+                if self.model.out_of_time() {
+                    Err(Stop::TimeLimit)
+                } else {
+                    Ok(())
+                }
             }
         }
-        Ok(())
     }
 
     fn view<'v>(&self, v: &'v Val<'p, M::Item>) -> View<'v> {
@@ -612,13 +625,18 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     /// The items of an array value (`None`: not an array).
     fn items(&self, v: &Val<'p, M::Item>) -> Out<Option<Vec<Val<'p, M::Item>>>> {
         Ok(match v {
-            Val::Arr(a) => Some(a.items.clone()),
+            Val::Arr(a) => {
+                self.spend(u32::try_from(a.items.len() / 16).unwrap_or(u32::MAX))?;
+                Some(a.items.clone())
+            }
             Val::Data(item) => match self.model.kind(item) {
-                Kind::Arr(n) => Some(
+                Kind::Arr(n) => Some({
+                    // (Reading a long array is work the time limit counts too.)
+                    self.spend(u32::try_from(n / 16).unwrap_or(u32::MAX))?;
                     (0..n)
                         .map(|i| self.model.at(item, i).map(Val::Data))
-                        .collect::<Out<Vec<_>>>()?,
-                ),
+                        .collect::<Out<Vec<_>>>()?
+                }),
                 Kind::Other => return Err(Stop::Fallback),
                 _ => None,
             },
@@ -1025,6 +1043,13 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
 
     /// `$boolean`'s truth; undefined is false.
     fn truthy(&self, v: &Val<'p, M::Item>) -> Out<bool> {
+        self.truthy_at(v, 0)
+    }
+
+    fn truthy_at(&self, v: &Val<'p, M::Item>, depth: usize) -> Out<bool> {
+        if depth > MAX_DATA_DEPTH {
+            return Err(Stop::Fallback);
+        }
         Ok(match self.view(v) {
             View::Undefined | View::Null => false,
             View::Bool(b) => b,
@@ -1035,10 +1060,10 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
                 let items = self.items(v)?.unwrap_or_default();
                 match items.len() {
                     0 => false,
-                    1 => self.truthy(&items[0])?,
+                    1 => self.truthy_at(&items[0], depth + 1)?,
                     _ => {
                         for item in &items {
-                            if self.truthy(item)? {
+                            if self.truthy_at(item, depth + 1)? {
                                 return Ok(true);
                             }
                         }
