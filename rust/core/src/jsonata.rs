@@ -199,9 +199,12 @@ pub enum Evaluated {
 impl Expression {
     /// Parse `source`; a syntax error is an [`Error`] with its `S0xxx` code.
     pub fn compile(source: &str) -> Result<Expression, Error> {
-        let ast = catch_unwind(|| parser::parse(source))
+        let mut ast = catch_unwind(|| parser::parse(source))
             .map_err(|_| Error::new("S0201", "the expression could not be parsed"))?
             .map_err(|e| parse_error(&e))?;
+        if mentions(source, "exists") {
+            visit_mut(&mut ast, &mut exists_reads_the_context);
+        }
         let aws = AWS_FUNCTIONS
             .iter()
             .filter(|(name, _)| mentions(source, name))
@@ -379,6 +382,105 @@ impl Expression {
         });
         f(&compiled)
     }
+}
+
+/// jsonata-core looks the argument of `$exists($)` up as a variable named "" and so answers
+/// false whatever the input; JSONata answers whether there is an input. In parentheses the
+/// argument is evaluated like any other.
+fn exists_reads_the_context(node: &mut AstNode) {
+    if let AstNode::Function { name, args, .. } = node {
+        if name == "exists" {
+            if let [arg @ AstNode::Variable(_)] = args.as_mut_slice() {
+                if matches!(arg, AstNode::Variable(v) if v.is_empty()) {
+                    *arg = AstNode::Block(vec![AstNode::Variable(String::new())]);
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f` on every node of the tree, each before its children.
+fn visit_mut(node: &mut AstNode, f: &mut dyn FnMut(&mut AstNode)) {
+    jsonata_core::value::with_stack(|| {
+        f(node);
+        match node {
+            AstNode::Path { steps } => {
+                for step in steps {
+                    visit_mut(&mut step.node, f);
+                    for stage in &mut step.stages {
+                        if let jsonata_core::ast::Stage::Filter(e) = stage {
+                            visit_mut(e, f);
+                        }
+                    }
+                }
+            }
+            AstNode::Binary { lhs, rhs, .. } => {
+                visit_mut(lhs, f);
+                visit_mut(rhs, f);
+            }
+            AstNode::Unary { operand: one, .. }
+            | AstNode::Lambda { body: one, .. }
+            | AstNode::FunctionApplication(one) => visit_mut(one, f),
+            AstNode::Function { args, .. } => args.iter_mut().for_each(|a| visit_mut(a, f)),
+            AstNode::Call { procedure, args } => {
+                visit_mut(procedure, f);
+                args.iter_mut().for_each(|a| visit_mut(a, f));
+            }
+            AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
+                items.iter_mut().for_each(|a| visit_mut(a, f))
+            }
+            AstNode::Object(pairs) => pairs.iter_mut().for_each(|(k, v)| {
+                visit_mut(k, f);
+                visit_mut(v, f);
+            }),
+            AstNode::ObjectTransform { input, pattern } => {
+                visit_mut(input, f);
+                pattern.iter_mut().for_each(|(k, v)| {
+                    visit_mut(k, f);
+                    visit_mut(v, f);
+                });
+            }
+            AstNode::Conditional {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                visit_mut(condition, f);
+                visit_mut(then_branch, f);
+                if let Some(e) = else_branch {
+                    visit_mut(e, f);
+                }
+            }
+            AstNode::Sort { input, terms } => {
+                visit_mut(input, f);
+                terms.iter_mut().for_each(|(t, _)| visit_mut(t, f));
+            }
+            AstNode::Transform {
+                location,
+                update,
+                delete,
+            } => {
+                visit_mut(location, f);
+                visit_mut(update, f);
+                if let Some(d) = delete {
+                    visit_mut(d, f);
+                }
+            }
+            AstNode::String(_)
+            | AstNode::Name(_)
+            | AstNode::Number(_)
+            | AstNode::Boolean(_)
+            | AstNode::Null
+            | AstNode::Undefined
+            | AstNode::Placeholder
+            | AstNode::Regex { .. }
+            | AstNode::Variable(_)
+            | AstNode::ParentVariable(_)
+            | AstNode::Wildcard
+            | AstNode::Descendant
+            | AstNode::Parent(_) => {}
+        }
+    })
 }
 
 /// Whether `source` mentions `$name` as a whole name (a cheap, conservative test: a mention
@@ -806,6 +908,22 @@ mod tests {
         env.limits.max_depth = None;
         let err = e.evaluate(None, &Bindings::new(), &mut env).unwrap_err();
         assert_eq!(err.code, CODE_LIMIT, "{err}");
+    }
+
+    #[test]
+    fn exists_of_the_input_is_whether_there_is_one() {
+        assert_eq!(
+            eval("$exists($)", Some(json!({"a": 1}))),
+            Ok(Some(json!(true)))
+        );
+        assert_eq!(eval("$exists($)", None), Ok(Some(json!(false))));
+        assert_eq!(
+            eval(
+                "[$exists($), $exists(a), $exists(b)]",
+                Some(json!({"a": 1}))
+            ),
+            Ok(Some(json!([true, true, false])))
+        );
     }
 
     #[test]
