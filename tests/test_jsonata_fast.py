@@ -294,3 +294,65 @@ def test_the_time_limit_holds_on_the_fast_path() -> None:
         expressway.jsonata_evaluate(expression, data, timeout_ms=5)
     assert e.value.code == "U1001"
     assert "timeout" in str(e.value).lower()
+
+
+def test_generated_state_expressions_agree_with_jsonata_core() -> None:
+    """The engine's road: `$states.input` and workflow variables read where they lie."""
+    rng = random.Random(20261127)
+    decided = with_value = 0
+    disagreements = []
+    for _ in range(20000):
+        document = _document(rng)
+        if not isinstance(document, dict):
+            document = {"a": document}
+        variables = {"v": _document(rng), "n": 3}
+        expression = _expression(rng).replace("$$.", "$states.input.")
+        if rng.random() < 0.3:
+            expression = expression.replace("$.", "$v.", 1)
+        # `$` is undefined in a state's fields: the input is reached through `$states.input`.
+        expression = f"$states.input.({expression})"
+        try:
+            fast_decided, fast, expected = _core._jsonata_state_both(expression, document, variables)
+        except expressway.JsonataError:
+            continue
+        if not fast_decided:
+            continue
+        decided += 1
+        with_value += fast is not expressway.UNDEFINED
+        if isinstance(expected, tuple) or not strictly_equal(fast, expected):
+            disagreements.append((expression, document, variables))
+    assert disagreements[:5] == []
+    assert decided >= 10000, decided
+    assert with_value >= 3000, with_value
+
+
+def test_a_jsonata_state_reads_states_and_variables_on_the_fast_road() -> None:
+    machine = expressway.StateMachine(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Set",
+            "States": {
+                "Set": {"Type": "Pass", "Assign": {"rate": 2}, "Next": "Use"},
+                "Use": {
+                    "Type": "Pass",
+                    "Output": {
+                        "total": "{% $sum($states.input.order.items.(price * qty)) * $rate %}",
+                        "skus": "{% $states.input.order.items[price > 10].sku %}",
+                        "first": "{% $states.input.order.items[0] %}",
+                    },
+                    "End": True,
+                },
+            },
+        }
+    )
+    for expression in (
+        "$sum($states.input.order.items.(price * qty)) * $rate",
+        "$states.input.order.items[price > 10].sku",
+    ):
+        assert _core._jsonata_state_both(expression, ORDER, {"rate": 2})[0], expression
+    result = machine.run(ORDER)
+    assert result.output == {
+        "total": 2 * (1299.5 + 3.25 * 400 + 12.0 * 24),
+        "skus": ["A", "C"],
+        "first": ORDER["order"]["items"][0],
+    }

@@ -1269,18 +1269,14 @@ impl Execution {
     fn jenv<'v>(
         &self,
         state: &State,
-        input: &Value,
-        result: Option<&Value>,
-        error_output: Option<&Value>,
-        context: &Value,
+        input: &'v Value,
+        result: Option<&'v Value>,
+        error_output: Option<&'v Value>,
+        context: &'v Value,
         vars: &'v Vars,
     ) -> JEnv<'v> {
         let context = state.uses_context.then_some(context);
-        JEnv {
-            states: JEnv::states_value(input, result, error_output, context),
-            vars,
-            now_ms: self.now_ms,
-        }
+        JEnv::new(input, result, error_output, context, vars, self.now_ms)
     }
 
     /// A JSONata state from its start: `raw` is `$states.input`.
@@ -1410,11 +1406,8 @@ impl Execution {
                     inputs.push(Some(match jitem_selector {
                         Some(t) => {
                             let ctx = self.context_for(fid, state, Some((i, &item)));
-                            let item_env = JEnv {
-                                states: JEnv::states_value(raw, None, None, Some(&ctx)),
-                                vars,
-                                now_ms: self.now_ms,
-                            };
+                            let item_env =
+                                JEnv::new(raw, None, None, Some(&ctx), vars, self.now_ms);
                             t.eval(&item_env, &mut self.rng)?
                         }
                         None => item,
@@ -1448,11 +1441,13 @@ impl Execution {
     ) -> Result<Value, Failure> {
         let assign = assign.or(state.assign.as_deref());
         let output = output.or(state.output.as_deref());
-        self.jsonata_assign_output(fid, raw, env, assign, output, || raw.clone())
+        Ok(self
+            .jsonata_assign_output(fid, raw, env, assign, output)?
+            .unwrap_or_else(|| raw.clone()))
     }
 
     /// A JSONata `Assign` (into the pending assignments) and `Output`, both evaluated in `env`;
-    /// without an `Output`, the output is `otherwise()`.
+    /// `None` without an `Output` (the caller then knows what the output is).
     fn jsonata_assign_output(
         &mut self,
         fid: usize,
@@ -1460,15 +1455,11 @@ impl Execution {
         env: &JEnv<'_>,
         assign: Option<&Assign>,
         output: Option<&JTemplate>,
-        otherwise: impl FnOnce() -> Value,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Option<Value>, Failure> {
         if let Some(a) = assign {
-            self.assign(fid, a, raw, &Value::Null, env.vars, Some(env))?;
+            self.assign(fid, a, raw, &Value::Null, env.vars(), Some(env))?;
         }
-        match output {
-            Some(t) => t.eval(env, &mut self.rng),
-            None => Ok(otherwise()),
-        }
+        output.map(|t| t.eval(env, &mut self.rng)).transpose()
     }
 
     fn no_choice(&mut self, fid: usize, state: &State) -> Failure {
@@ -1749,13 +1740,13 @@ impl Execution {
         let raw = self.take_input(fid);
         let env = self.jenv(state, &raw, Some(&result), None, &context, vars);
         let (assign, output) = (state.assign.as_deref(), state.output.as_deref());
-        let out = self
-            .jsonata_assign_output(fid, &raw, &env, assign, output, || result)
-            .and_then(|out| {
-                self.settle_bound(fid, state, &out, bound_of(&out))?;
-                Ok(out)
-            });
+        let out = self.jsonata_assign_output(fid, &raw, &env, assign, output);
+        // (`$states.result` is lent to the expressions; with no Output it is the output.)
         drop(env);
+        let out = out.map(|out| out.unwrap_or(result)).and_then(|out| {
+            self.settle_bound(fid, state, &out, bound_of(&out))?;
+            Ok(out)
+        });
         match out {
             Ok(out) => transition(state, out),
             Err(failure) => {
@@ -1972,7 +1963,9 @@ impl Execution {
             if state.jsonata {
                 let env = self.jenv(state, &raw, None, Some(&error), &context, vars);
                 let (assign, output) = (c.assign.as_ref(), c.output.as_ref());
-                let out = self.jsonata_assign_output(fid, &raw, &env, assign, output, || error)?;
+                let out = self.jsonata_assign_output(fid, &raw, &env, assign, output)?;
+                drop(env);
+                let out = out.unwrap_or(error);
                 self.settle_bound(fid, state, &out, bound_of(&out))?;
                 return Ok(Step::Goto(c.next, out));
             }

@@ -185,6 +185,8 @@ pub struct Expression {
     /// that cache, by whether it is still held, when the expression (and its clones) are gone.
     id: u64,
     alive: Arc<()>,
+    /// The fast evaluator's plan, when the expression is inside its subset.
+    fast: Option<Arc<crate::jsonata_fast::Plan>>,
 }
 
 /// What an evaluation gave, told apart the way Step Functions needs: a JSON value, nothing
@@ -210,6 +212,7 @@ impl Expression {
             .filter(|(name, _)| mentions(source, name))
             .fold(0, |acc, (_, bit)| acc | bit);
         let clock = mentions(source, "now") || mentions(source, "millis");
+        let fast = crate::jsonata_fast::Plan::new(&ast).map(Arc::new);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Expression {
             source: source.to_string(),
@@ -218,12 +221,18 @@ impl Expression {
             clock,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             alive: Arc::new(()),
+            fast,
         })
     }
 
     /// The expression's text.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The fast evaluator's plan (see `jsonata_fast`), when the expression is inside its subset.
+    pub fn plan(&self) -> Option<&Arc<crate::jsonata_fast::Plan>> {
+        self.fast.as_ref()
     }
 
     /// The parsed expression (for the definition-time checks of `jsonata_check`).
@@ -547,7 +556,7 @@ fn to_jvalue(v: &Value) -> JValue {
 }
 
 /// A number as JSON: integral values within 2^53 as integers (`3`, not `3.0`).
-fn number(n: f64) -> Result<Value, Error> {
+pub(crate) fn number(n: f64) -> Result<Value, Error> {
     if !n.is_finite() {
         return Err(Error::new(
             "D1001",

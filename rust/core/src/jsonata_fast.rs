@@ -51,6 +51,11 @@ pub trait Model {
     fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item>;
     /// Called every few thousand steps: `true` stops the evaluation with [`Stop::TimeLimit`].
     fn out_of_time(&self) -> bool;
+    /// The value bound to the variable `$name`; `None` when it has none (the evaluation then
+    /// falls back: JSONata reads an unbound name as undefined, or as a function of its own).
+    fn variable(&self, name: &str) -> Option<Self::Item>;
+    /// Whether `$name` is bound (a binding hides a function of the same name).
+    fn binds(&self, name: &str) -> bool;
 }
 
 /// Why an evaluation stopped without a value.
@@ -142,6 +147,10 @@ pub struct Plan {
     root: Node,
     names: Vec<Box<str>>,
     slots: usize,
+    /// The variables it reads that no lambda of its own binds.
+    free: Vec<Box<str>>,
+    /// The functions it calls, by name.
+    calls: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -183,6 +192,8 @@ enum Node {
     Context,
     Root,
     Slot(usize),
+    /// A variable from outside (see [`Model::variable`]), by its index in `Plan::free`.
+    Free(usize),
     Path(Box<Path>),
     Arith(Arith, Box<Node>, Box<Node>),
     Compare(Ordering, bool, Box<Node>, Box<Node>),
@@ -256,12 +267,16 @@ impl Plan {
             names: Vec::new(),
             scopes: Vec::new(),
             slots: 0,
+            free: Vec::new(),
+            calls: Vec::new(),
         };
         let root = compiler.node(ast, 0)?;
         Some(Plan {
             root,
             names: compiler.names,
             slots: compiler.slots,
+            free: compiler.free,
+            calls: compiler.calls,
         })
     }
 
@@ -276,6 +291,9 @@ impl Plan {
         model: &M,
         input: Option<M::Item>,
     ) -> Out<Val<'p, M::Item>> {
+        if self.calls.iter().any(|name| model.binds(name)) {
+            return Err(Stop::Fallback);
+        }
         let root = match input {
             Some(item) => {
                 // An array input is wrapped specially by JSONata (`$` is the whole array
@@ -303,6 +321,8 @@ struct Compiler {
     /// The lambda parameters in scope, innermost last: (name, slot).
     scopes: Vec<(String, usize)>,
     slots: usize,
+    free: Vec<Box<str>>,
+    calls: Vec<&'static str>,
 }
 
 impl Compiler {
@@ -332,10 +352,16 @@ impl Compiler {
             AstNode::Null => Node::Null,
             AstNode::Variable(name) if name.is_empty() => Node::Context,
             AstNode::ParentVariable(name) if name.is_empty() => Node::Root,
-            AstNode::Variable(name) => {
-                let (_, slot) = self.scopes.iter().rev().find(|(n, _)| n == name)?;
-                Node::Slot(*slot)
-            }
+            AstNode::Variable(name) => match self.scopes.iter().rev().find(|(n, _)| n == name) {
+                Some((_, slot)) => Node::Slot(*slot),
+                None => Node::Free(match self.free.iter().position(|n| **n == **name) {
+                    Some(i) => i,
+                    None => {
+                        self.free.push(name.as_str().into());
+                        self.free.len() - 1
+                    }
+                }),
+            },
             AstNode::Path { steps } => Node::Path(Box::new(self.path(steps, d)?)),
             AstNode::Binary { op, lhs, rhs } => {
                 let l = self.boxed(lhs, d)?;
@@ -472,6 +498,8 @@ impl Compiler {
             return None;
         }
         if name == "map" || name == "filter" {
+            self.calls
+                .push(if name == "map" { "map" } else { "filter" });
             let [array, AstNode::Lambda {
                 params,
                 body,
@@ -505,29 +533,30 @@ impl Compiler {
                 },
             });
         }
-        let (builtin, min, max) = match name {
-            "sum" => (Builtin::Sum, 1, 1),
-            "count" => (Builtin::Count, 1, 1),
-            "max" => (Builtin::Max, 1, 1),
-            "min" => (Builtin::Min, 1, 1),
-            "average" => (Builtin::Average, 1, 1),
-            "string" => (Builtin::String, 1, 1),
-            "uppercase" => (Builtin::Uppercase, 1, 1),
-            "lowercase" => (Builtin::Lowercase, 1, 1),
-            "length" => (Builtin::Length, 1, 1),
-            "join" => (Builtin::Join, 1, 2),
-            "round" => (Builtin::Round, 1, 2),
-            "floor" => (Builtin::Floor, 1, 1),
-            "ceil" => (Builtin::Ceil, 1, 1),
-            "abs" => (Builtin::Abs, 1, 1),
-            "exists" => (Builtin::Exists, 1, 1),
-            "boolean" => (Builtin::Boolean, 1, 1),
-            "not" => (Builtin::Not, 1, 1),
+        let (builtin, min, max, name) = match name {
+            "sum" => (Builtin::Sum, 1, 1, "sum"),
+            "count" => (Builtin::Count, 1, 1, "count"),
+            "max" => (Builtin::Max, 1, 1, "max"),
+            "min" => (Builtin::Min, 1, 1, "min"),
+            "average" => (Builtin::Average, 1, 1, "average"),
+            "string" => (Builtin::String, 1, 1, "string"),
+            "uppercase" => (Builtin::Uppercase, 1, 1, "uppercase"),
+            "lowercase" => (Builtin::Lowercase, 1, 1, "lowercase"),
+            "length" => (Builtin::Length, 1, 1, "length"),
+            "join" => (Builtin::Join, 1, 2, "join"),
+            "round" => (Builtin::Round, 1, 2, "round"),
+            "floor" => (Builtin::Floor, 1, 1, "floor"),
+            "ceil" => (Builtin::Ceil, 1, 1, "ceil"),
+            "abs" => (Builtin::Abs, 1, 1, "abs"),
+            "exists" => (Builtin::Exists, 1, 1, "exists"),
+            "boolean" => (Builtin::Boolean, 1, 1, "boolean"),
+            "not" => (Builtin::Not, 1, 1, "not"),
             _ => return None,
         };
         if args.len() < min || args.len() > max {
             return None;
         }
+        self.calls.push(name);
         let args = args
             .iter()
             .map(|a| self.node(a, depth))
@@ -676,6 +705,11 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
             Node::Context => Ok(input.clone()),
             Node::Root => Ok(self.root.clone()),
             Node::Slot(i) => Ok(self.slots[*i].clone()),
+            Node::Free(i) => self
+                .model
+                .variable(&self.plan.free[*i])
+                .map(Val::Data)
+                .ok_or(Stop::Fallback),
             Node::Path(path) => self.path(path, input),
             Node::Arith(op, l, r) => {
                 let l = self.eval(l, input)?;
@@ -1472,41 +1506,200 @@ fn round_half_even(x: f64, precision: i32) -> Option<f64> {
     back.is_finite().then_some(back)
 }
 
-/// The data as serde_json values: the engine's own.
-pub struct JsonModel;
+/// `$states` as the engine has it: its parts, not copied into one object.
+pub struct StatesParts<'a> {
+    pub input: &'a serde_json::Value,
+    pub result: Option<&'a serde_json::Value>,
+    pub error_output: Option<&'a serde_json::Value>,
+    pub context: Option<&'a serde_json::Value>,
+}
 
-impl<'d> Model for &'d JsonModel {
-    type Item = &'d serde_json::Value;
+impl<'a> StatesParts<'a> {
+    /// The parts that are there, by the names `$states` gives them, in `$states`'s order.
+    fn fields(&self) -> impl Iterator<Item = (&'static str, &'a serde_json::Value)> {
+        [
+            ("input", Some(self.input)),
+            ("result", self.result),
+            ("errorOutput", self.error_output),
+            ("context", self.context),
+        ]
+        .into_iter()
+        .filter_map(|(name, part)| Some((name, part?)))
+    }
+}
 
-    fn kind<'a>(&self, item: &'a Self::Item) -> Kind<'a> {
+/// A value of the engine's data.
+#[derive(Clone, Copy)]
+pub enum JsonItem<'a> {
+    Value(&'a serde_json::Value),
+    States(&'a StatesParts<'a>),
+}
+
+/// The engine's data: serde_json values, `$states` and the workflow variables.
+pub struct JsonModel<'a> {
+    states: Option<&'a StatesParts<'a>>,
+    vars: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Clock checks left before the evaluation is handed to jsonata-core, which keeps the time
+    /// limit (the engine has no clock of its own): a few million steps.
+    checks: Cell<u32>,
+}
+
+/// How many of [`Model::out_of_time`]'s checks an engine evaluation is given.
+const ENGINE_CHECKS: u32 = 4096;
+
+impl<'a> JsonModel<'a> {
+    pub fn new(
+        states: Option<&'a StatesParts<'a>>,
+        vars: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    ) -> JsonModel<'a> {
+        JsonModel {
+            states,
+            vars,
+            checks: Cell::new(ENGINE_CHECKS),
+        }
+    }
+}
+
+impl<'a> Model for JsonModel<'a> {
+    type Item = JsonItem<'a>;
+
+    fn kind<'i>(&self, item: &'i Self::Item) -> Kind<'i> {
         use serde_json::Value;
         match item {
-            Value::Null => Kind::Null,
-            Value::Bool(b) => Kind::Bool(*b),
-            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) if i.unsigned_abs() > 1 << 53 => Kind::Other,
-                (_, Some(f)) if f.is_finite() => Kind::Num(f),
-                _ => Kind::Other,
+            JsonItem::States(parts) => Kind::Obj(parts.fields().count()),
+            JsonItem::Value(v) => match v {
+                Value::Null => Kind::Null,
+                Value::Bool(b) => Kind::Bool(*b),
+                Value::Number(n) => match json_number(n) {
+                    Some(x) => Kind::Num(x),
+                    None => Kind::Other,
+                },
+                Value::String(s) => Kind::Str(s),
+                Value::Array(a) => Kind::Arr(a.len()),
+                Value::Object(o) => Kind::Obj(o.len()),
             },
-            Value::String(s) => Kind::Str(s),
-            Value::Array(a) => Kind::Arr(a.len()),
-            Value::Object(o) => Kind::Obj(o.len()),
         }
     }
 
     fn field(&self, item: &Self::Item, name: &str, _slot: usize) -> Out<Option<Self::Item>> {
-        Ok(item.as_object().and_then(|o| o.get(name)))
+        Ok(match item {
+            JsonItem::States(parts) => parts
+                .fields()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| JsonItem::Value(v)),
+            JsonItem::Value(v) => v.as_object().and_then(|o| o.get(name)).map(JsonItem::Value),
+        })
     }
 
     fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item> {
-        item.as_array()
-            .and_then(|a| a.get(index))
-            .ok_or(Stop::Fallback)
+        match item {
+            JsonItem::Value(v) => v
+                .as_array()
+                .and_then(|a| a.get(index))
+                .map(JsonItem::Value)
+                .ok_or(Stop::Fallback),
+            JsonItem::States(_) => Err(Stop::Fallback),
+        }
     }
 
     fn out_of_time(&self) -> bool {
-        false
+        let left = self.checks.get().saturating_sub(1);
+        self.checks.set(left);
+        left == 0
     }
+
+    fn variable(&self, name: &str) -> Option<Self::Item> {
+        if name == "states" {
+            return self.states.map(JsonItem::States);
+        }
+        self.vars?.get(name).map(JsonItem::Value)
+    }
+
+    fn binds(&self, name: &str) -> bool {
+        (name == "states" && self.states.is_some())
+            || self.vars.is_some_and(|v| v.contains_key(name))
+    }
+}
+
+/// A JSON number as JSONata reads it; `None` for an integer a double does not hold exactly.
+fn json_number(n: &serde_json::Number) -> Option<f64> {
+    const EXACT: u64 = 1 << 53;
+    if let Some(i) = n.as_i64() {
+        return (i.unsigned_abs() <= EXACT).then_some(i as f64);
+    }
+    if let Some(u) = n.as_u64() {
+        return (u <= EXACT).then_some(u as f64);
+    }
+    n.as_f64().filter(|x| x.is_finite())
+}
+
+/// A result as the engine's value, as the jsonata-core road makes it (numbers through a
+/// double: whole ones within 2^53 as integers); `Ok(None)` for undefined.
+pub fn to_json(v: &Val<'_, JsonItem<'_>>) -> Out<Option<serde_json::Value>> {
+    to_json_at(v, 0)
+}
+
+fn to_json_at(v: &Val<'_, JsonItem<'_>>, depth: usize) -> Out<Option<serde_json::Value>> {
+    use serde_json::Value;
+    if depth > MAX_DATA_DEPTH {
+        return Err(Stop::Fallback);
+    }
+    Ok(Some(match v {
+        Val::Undefined => return Ok(None),
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(n) => number_value(*n)?,
+        Val::Str(s) => Value::String(s.to_string()),
+        Val::Data(JsonItem::Value(v)) => json_copy(v, depth)?,
+        Val::Data(JsonItem::States(parts)) => Value::Object(
+            parts
+                .fields()
+                .map(|(name, part)| Ok((name.to_string(), json_copy(part, depth + 1)?)))
+                .collect::<Out<_>>()?,
+        ),
+        Val::Arr(a) => Value::Array(
+            a.items
+                .iter()
+                .filter_map(|x| to_json_at(x, depth + 1).transpose())
+                .collect::<Out<_>>()?,
+        ),
+        Val::Obj(fields) => Value::Object(
+            fields
+                .iter()
+                .filter_map(|(k, x)| {
+                    to_json_at(x, depth + 1)
+                        .map(|x| x.map(|x| (k.to_string(), x)))
+                        .transpose()
+                })
+                .collect::<Out<_>>()?,
+        ),
+    }))
+}
+
+/// A copy of the data's own value, its numbers as a double holds them.
+fn json_copy(v: &serde_json::Value, depth: usize) -> Out<serde_json::Value> {
+    use serde_json::Value;
+    if depth > MAX_DATA_DEPTH {
+        return Err(Stop::Fallback);
+    }
+    Ok(match v {
+        Value::Number(n) => number_value(json_number(n).ok_or(Stop::Fallback)?)?,
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| json_copy(x, depth + 1))
+                .collect::<Out<_>>()?,
+        ),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| Ok((k.clone(), json_copy(x, depth + 1)?)))
+                .collect::<Out<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn number_value(n: f64) -> Out<serde_json::Value> {
+    crate::jsonata::number(n).map_err(|_| Stop::Fallback)
 }
 
 #[cfg(test)]
@@ -1514,29 +1707,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn to_json(v: &Val<'_, &serde_json::Value>) -> Option<serde_json::Value> {
-        Some(match v {
-            Val::Undefined => return None,
-            Val::Null => serde_json::Value::Null,
-            Val::Bool(b) => json!(b),
-            Val::Num(n) if n.fract() == 0.0 => json!(*n as i64),
-            Val::Num(n) => json!(n),
-            Val::Str(s) => json!(&**s),
-            Val::Data(d) => (*d).clone(),
-            Val::Arr(a) => a.items.iter().filter_map(to_json).collect(),
-            Val::Obj(o) => o
-                .iter()
-                .filter_map(|(k, v)| Some((k.to_string(), to_json(v)?)))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
-        })
-    }
-
     fn fast(expr: &str, data: &serde_json::Value) -> Result<Option<serde_json::Value>, Stop> {
         let ast = jsonata_core::parser::parse(expr).expect("parses");
         let plan = Plan::new(&ast).ok_or(Stop::Fallback)?;
-        let model = &JsonModel;
-        plan.evaluate(&model, Some(data)).map(|v| to_json(&v))
+        let model = JsonModel::new(None, None);
+        plan.evaluate(&model, Some(JsonItem::Value(data)))
+            .and_then(|v| to_json(&v))
     }
 
     #[test]
@@ -1589,6 +1765,72 @@ mod tests {
             Ok(Some(json!("1!,20!")))
         );
         assert_eq!(fast("(a.items^(>p)).p", &data), Ok(Some(json!([20, 1]))));
+    }
+
+    fn in_state(
+        expr: &str,
+        input: &serde_json::Value,
+        vars: serde_json::Value,
+    ) -> Out<Option<serde_json::Value>> {
+        let ast = jsonata_core::parser::parse(expr).expect("parses");
+        let plan = Plan::new(&ast).ok_or(Stop::Fallback)?;
+        let context = json!({"Execution": {"Name": "x"}});
+        let parts = StatesParts {
+            input,
+            result: None,
+            error_output: None,
+            context: Some(&context),
+        };
+        let vars = vars.as_object().cloned().unwrap_or_default();
+        let model = JsonModel::new(Some(&parts), Some(&vars));
+        plan.evaluate(&model, None).and_then(|v| to_json(&v))
+    }
+
+    #[test]
+    fn states_and_variables_are_read_where_they_lie() {
+        let input = json!({"a": 2.0, "big": 1u64 << 60, "items": [1, 2, 3]});
+        // Numbers come out as the jsonata-core road makes them: whole ones as integers.
+        assert_eq!(
+            in_state("$states.input.a", &input, json!({})),
+            Ok(Some(json!(2)))
+        );
+        assert_eq!(
+            in_state(
+                "$states.input.items[$ > $limit]",
+                &input,
+                json!({"limit": 1})
+            ),
+            Ok(Some(json!([2, 3])))
+        );
+        assert_eq!(
+            in_state("$states.context.Execution.Name", &input, json!({})),
+            Ok(Some(json!("x")))
+        );
+        assert_eq!(
+            in_state("$states", &json!({"a": 1}), json!({})),
+            Ok(Some(
+                json!({"input": {"a": 1}, "context": {"Execution": {"Name": "x"}}})
+            ))
+        );
+        // An integer a double does not hold, an unbound variable, a variable that hides a
+        // function: jsonata-core's to decide.
+        assert_eq!(
+            in_state("$states.input.big", &input, json!({})),
+            Err(Stop::Fallback)
+        );
+        assert_eq!(
+            in_state("$states.input", &input, json!({})),
+            Err(Stop::Fallback)
+        );
+        assert_eq!(in_state("$nothing", &input, json!({})), Err(Stop::Fallback));
+        assert_eq!(
+            in_state("$sum($states.input.items)", &input, json!({"sum": 1})),
+            Err(Stop::Fallback)
+        );
+        assert_eq!(
+            in_state("$sum($states.input.items)", &input, json!({})),
+            Ok(Some(json!(6)))
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! JSONata in state fields: values whose strings may hold `{% expression %}`, compiled once with
 //! the definition and evaluated against `$states` and the workflow variables.
 
+use std::cell::OnceCell;
+
 use crate::errors::Failure;
 use crate::jsonata::{self, Bindings, Evaluated, Expression, Limits, Prepared};
+use crate::jsonata_fast::{to_json, JsonModel, StatesParts};
 use crate::payload::Vars;
 use crate::rng::Rng;
 use crate::value::{to_text, Map, Value};
@@ -181,34 +184,64 @@ fn compile_at(value: &Value, field: &str, at: &str, problems: &mut Vec<Problem>)
     }
 }
 
-/// What a state's expressions are evaluated with: `$states` (prepared once for all of them), the
-/// workflow variables, the engine's random source and the execution's time.
+/// What a state's expressions are evaluated with: `$states`, the workflow variables, the
+/// engine's random source and the execution's time.
+///
+/// An expression inside the fast evaluator's subset reads `$states` and the variables where they
+/// lie (`jsonata_fast`); for the others `$states` is converted once, for all of them, the first
+/// time one needs it.
 pub struct JEnv<'a> {
-    pub states: Prepared,
-    pub vars: &'a Vars,
-    pub now_ms: i64,
+    states: StatesParts<'a>,
+    prepared: OnceCell<Prepared>,
+    vars: &'a Vars,
+    now_ms: i64,
 }
 
-impl JEnv<'_> {
-    /// Builds `$states` from its parts (those that are None are left out).
-    pub fn states_value(
-        input: &Value,
-        result: Option<&Value>,
-        error_output: Option<&Value>,
-        context: Option<&Value>,
-    ) -> Prepared {
-        let mut m = Map::with_capacity(4);
-        m.insert("input".into(), input.clone());
-        if let Some(r) = result {
-            m.insert("result".into(), r.clone());
+impl<'a> JEnv<'a> {
+    /// `$states` from its parts (those that are None are left out).
+    pub fn new(
+        input: &'a Value,
+        result: Option<&'a Value>,
+        error_output: Option<&'a Value>,
+        context: Option<&'a Value>,
+        vars: &'a Vars,
+        now_ms: i64,
+    ) -> JEnv<'a> {
+        JEnv {
+            states: StatesParts {
+                input,
+                result,
+                error_output,
+                context,
+            },
+            prepared: OnceCell::new(),
+            vars,
+            now_ms,
         }
-        if let Some(e) = error_output {
-            m.insert("errorOutput".into(), e.clone());
-        }
-        if let Some(c) = context {
-            m.insert("context".into(), c.clone());
-        }
-        Prepared::new(&Value::Object(m))
+    }
+
+    /// The workflow variables the expressions see.
+    pub fn vars(&self) -> &'a Vars {
+        self.vars
+    }
+
+    /// `$states` as jsonata-core reads it.
+    fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| {
+            let parts = &self.states;
+            let mut m = Map::with_capacity(4);
+            m.insert("input".into(), parts.input.clone());
+            if let Some(r) = parts.result {
+                m.insert("result".into(), r.clone());
+            }
+            if let Some(e) = parts.error_output {
+                m.insert("errorOutput".into(), e.clone());
+            }
+            if let Some(c) = parts.context {
+                m.insert("context".into(), c.clone());
+            }
+            Prepared::new(&Value::Object(m))
+        })
     }
 
     /// Evaluates one expression, telling apart a value, nothing and a function.
@@ -218,8 +251,15 @@ impl JEnv<'_> {
         field: &str,
         rng: &mut Rng,
     ) -> Result<Evaluated, Failure> {
+        if let Some(plan) = expr.plan() {
+            let model = JsonModel::new(Some(&self.states), Some(self.vars));
+            // What the fast evaluator does not decide, jsonata-core evaluates from the start.
+            if let Ok(v) = plan.evaluate(&model, None).and_then(|v| to_json(&v)) {
+                return Ok(v.map_or(Evaluated::Undefined, Evaluated::Value));
+            }
+        }
         let mut bindings = Bindings::new();
-        bindings.bind_prepared("states", &self.states);
+        bindings.bind_prepared("states", self.prepared());
         for (name, value) in self.vars {
             if expr.mentions_variable(name) {
                 bindings.bind(name.clone(), value);

@@ -5,6 +5,7 @@
 //! the start.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use expressway_core::jsonata_fast::{Kind, Model, Out, Plan, Stop, Val};
@@ -17,7 +18,7 @@ use crate::MAX_DEPTH;
 /// A compiled expression's fast plan, with the field names it reads as Python strs (interned,
 /// so that a dict lookup compares pointers).
 pub(crate) struct Fast {
-    plan: Plan,
+    plan: Arc<Plan>,
     keys: Vec<Py<PyString>>,
 }
 
@@ -35,7 +36,7 @@ impl Fast {
         py: Python<'_>,
         expression: &expressway_core::jsonata::Expression,
     ) -> Option<Fast> {
-        let plan = Plan::new(expression.ast())?;
+        let plan = expression.plan()?.clone();
         let keys = plan
             .names()
             .iter()
@@ -96,6 +97,15 @@ impl<'py> Model for PyModel<'py, '_> {
     fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item> {
         let list = item.cast::<PyList>().map_err(|_| Stop::Fallback)?;
         list.get_item(index).map_err(|_| Stop::Fallback)
+    }
+
+    fn variable(&self, _name: &str) -> Option<Self::Item> {
+        // (jsonata_evaluate takes this road only without bindings.)
+        None
+    }
+
+    fn binds(&self, _name: &str) -> bool {
+        false
     }
 
     fn out_of_time(&self) -> bool {

@@ -1225,7 +1225,71 @@ fn _jsonata_reference<'py>(
     }
 }
 
+/// For the tests: an expression as a JSONata state evaluates it, with `$states.input` and the
+/// workflow variables, both ways: `(decided, fast result, jsonata-core's result)`, a result
+/// `UNDEFINED` for nothing and jsonata-core's error a tuple `("error", "code: message")`.
+#[pyfunction]
+fn _jsonata_state_both<'py>(
+    py: Python<'py>,
+    expression: &str,
+    input: &Bound<'py, PyAny>,
+    variables: &Bound<'py, PyDict>,
+) -> PyResult<(bool, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    use core::jsonata::{Bindings, Env, Evaluated, Expression, Limits};
+    use core::jsonata_fast::{to_json, JsonModel, StatesParts};
+    let expression =
+        Expression::compile(expression).map_err(|e| jsonata_error(py, e.code, e.message))?;
+    let input = from_py(input, 0)?;
+    let Value::Object(vars) = dict_from_py(variables, 0)? else {
+        return Err(PyTypeError::new_err("variables must be a dict"));
+    };
+    let as_py = |v: Option<Value>| -> PyResult<Bound<'py, PyAny>> {
+        match v {
+            Some(v) => to_py(py, &v),
+            None => undefined(py).cloned(),
+        }
+    };
+    let parts = StatesParts {
+        input: &input,
+        result: None,
+        error_output: None,
+        context: None,
+    };
+    let fast = expression.plan().map(|plan| {
+        let model = JsonModel::new(Some(&parts), Some(&vars));
+        plan.evaluate(&model, None).and_then(|v| to_json(&v))
+    });
+    let (decided, fast) = match fast {
+        Some(Ok(v)) => (true, as_py(v)?),
+        _ => (false, py.None().into_bound(py)),
+    };
+    let mut states = serde_json::Map::new();
+    states.insert("input".into(), input.clone());
+    let mut bindings = Bindings::new();
+    bindings.bind("states", &Value::Object(states));
+    for (name, value) in &vars {
+        bindings.bind(name.clone(), value);
+    }
+    let mut rng = core::rng::Rng::new(1);
+    let mut env = Env {
+        rng: &mut rng,
+        limits: Limits::default(),
+    };
+    let reference = match expression.evaluate_at(None, &bindings, &mut env, 0) {
+        Ok(Evaluated::Value(v)) => as_py(Some(v))?,
+        Ok(Evaluated::Undefined) => as_py(None)?,
+        Ok(Evaluated::Function) => PyTuple::new(py, ["function", ""])?.into_any(),
+        Err(e) => PyTuple::new(
+            py,
+            ["error".to_string(), format!("{}: {}", e.code, e.message)],
+        )?
+        .into_any(),
+    };
+    Ok((decided, fast, reference))
+}
+
 fn jsonata_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_jsonata_state_both, m)?)?;
     m.add_function(wrap_pyfunction!(jsonata_evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(_jsonata_fast, m)?)?;
     m.add_function(wrap_pyfunction!(_jsonata_reference, m)?)?;
