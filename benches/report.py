@@ -129,6 +129,23 @@ def _sustained_lines(bench: dict) -> None:
         )
 
 
+def _states_table(infos: list[dict]) -> None:
+    """bench_jsonata.py's state machines: the same fields in JSONata and in JSONPath."""
+    lines: list[tuple] = [("state machine", "language", "exec/s", "transitions/s", "x JSONPath")]
+    for info in infos:
+        lines.append(
+            (
+                info["state_machine"],
+                info["language"],
+                _fmt(info["executions_per_second"]),
+                _fmt(info["transitions_per_second"]),
+                _fmt(info.get("x_jsonpath"), 2),
+            )
+        )
+    print()
+    _table(lines)
+
+
 def main(path: str) -> None:
     with open(path) as f:
         report = json.load(f)
@@ -137,12 +154,15 @@ def main(path: str) -> None:
     service = []
     sustained = []
     jsonata = []
+    states = []
     for bench in report["benchmarks"]:
         info = bench.get("extra_info", {})
         if info.get("library") == "expressway" and "expression" in info:
             jsonata.append(info)
         elif info.get("library") and "expression" in info:
             continue  # a JSONata baseline: its figures are in expressway's ratios
+        elif "state_machine" in info and "language" in info:
+            states.append(info)
         elif "sustained" in info and "target_rate_per_s" in info:
             sustained.append(bench)
         elif "service" in info and "served_requests_per_s" in info:
@@ -179,6 +199,8 @@ def main(path: str) -> None:
         _table(lines)
     if jsonata:
         _jsonata_table(jsonata)
+    if states:
+        _states_table(states)
     if service:
         _service_table(service)
     for bench in sustained:
