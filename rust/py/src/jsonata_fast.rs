@@ -91,12 +91,43 @@ impl<'py> Model for PyModel<'py, '_> {
     fn field(&self, item: &Self::Item, _name: &str, slot: usize) -> Out<Option<Self::Item>> {
         let dict = item.cast::<PyDict>().map_err(|_| Stop::Fallback)?;
         let key = self.keys.get(slot).ok_or(Stop::Fallback)?.bind(self.py);
-        dict.get_item(key).map_err(|_| Stop::Fallback)
+        let value = dict.get_item(key).map_err(|_| Stop::Fallback)?;
+        // jsonata-core converts a field's value as it reads it (a list whole, a dict lazily):
+        // what it could not convert is not decided here.
+        if let Some(v) = &value {
+            readable(v, 0)?;
+        }
+        Ok(value)
+    }
+
+    fn check_whole(&self, item: &Self::Item) -> Out<()> {
+        if item.is_exact_instance_of::<PyDict>() {
+            whole_dict_readable(item, 0)
+        } else {
+            readable(item, 0)
+        }
     }
 
     fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item> {
         let list = item.cast::<PyList>().map_err(|_| Stop::Fallback)?;
         list.get_item(index).map_err(|_| Stop::Fallback)
+    }
+
+    fn fields(&self, item: &Self::Item) -> Out<Vec<(std::rc::Rc<str>, Self::Item)>> {
+        let dict = item.cast::<PyDict>().map_err(|_| Stop::Fallback)?;
+        let mut out = Vec::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            // Keys must be exactly str (jsonata-core's conversion decides the others).
+            if !k.is_exact_instance_of::<PyString>() {
+                return Err(Stop::Fallback);
+            }
+            let key = k.cast::<PyString>().map_err(|_| Stop::Fallback)?;
+            out.push((
+                std::rc::Rc::from(key.to_str().map_err(|_| Stop::Fallback)?),
+                v,
+            ));
+        }
+        Ok(out)
     }
 
     fn variable(&self, _name: &str) -> Option<Self::Item> {
@@ -149,7 +180,8 @@ fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
         if ffi::PyLong_CheckExact(ptr) != 0 {
             let mut overflow = 0;
             let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-            if overflow != 0 || (n as f64).abs() > EXACT {
+            // (Compared as integers: 2^53 + 1 as a double is 2^53.)
+            if overflow != 0 || n.unsigned_abs() > 1 << 53 {
                 return Kind::Other;
             }
             return Kind::Num(n as f64);
@@ -164,6 +196,86 @@ fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
         }
     }
     Kind::Other
+}
+
+/// Whether jsonata-core reads `v` as it reads a field's value: a scalar, a list and all in it
+/// (dicts inside are read lazily, later), or a dict.
+fn readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<()> {
+    // SAFETY: `v` is a live object; `readable_ptr` only reads types and list items, and runs no
+    // Python code that could change the lists while it reads them.
+    if unsafe { readable_ptr(v.as_ptr(), depth) } {
+        Ok(())
+    } else {
+        Err(Stop::Fallback)
+    }
+}
+
+/// [`readable`] on a borrowed pointer: the type checks of `kind_of`, without a reference count
+/// per list item.
+///
+/// # Safety
+/// `ptr` must point to a live object, and the GIL must be held.
+unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    if ffi::PyUnicode_CheckExact(ptr) != 0
+        || ffi::PyDict_CheckExact(ptr) != 0
+        || ffi::PyFloat_CheckExact(ptr) != 0
+        || ptr == ffi::Py_None()
+        || ffi::PyBool_Check(ptr) != 0
+    {
+        return ffi::PyFloat_CheckExact(ptr) == 0 || ffi::PyFloat_AS_DOUBLE(ptr).is_finite();
+    }
+    if ffi::PyLong_CheckExact(ptr) != 0 {
+        let mut overflow = 0;
+        let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+        return overflow == 0 && n.unsigned_abs() <= 1 << 53;
+    }
+    if ffi::PyList_CheckExact(ptr) != 0 {
+        let len = ffi::PyList_GET_SIZE(ptr);
+        for i in 0..len {
+            // A borrowed item of a list nothing changes while it is read.
+            if !readable_ptr(ffi::PyList_GET_ITEM(ptr, i), depth + 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// Whether a dict reads whole: str keys, and every value readable, dicts included.
+fn whole_dict_readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<()> {
+    if depth > MAX_DEPTH {
+        return Err(Stop::Fallback);
+    }
+    let dict = v.cast::<PyDict>().map_err(|_| Stop::Fallback)?;
+    for (k, x) in dict.iter() {
+        if !k.is_exact_instance_of::<PyString>()
+            || k.cast::<PyString>()
+                .map(|k| k.to_str().is_err())
+                .unwrap_or(true)
+        {
+            return Err(Stop::Fallback);
+        }
+        match kind_of(&x) {
+            Kind::Obj(_) => whole_dict_readable(&x, depth + 1)?,
+            Kind::Arr(_) => {
+                let list = x.cast::<PyList>().map_err(|_| Stop::Fallback)?;
+                for y in list.iter() {
+                    if matches!(kind_of(&y), Kind::Obj(_)) {
+                        whole_dict_readable(&y, depth + 1)?;
+                    } else {
+                        readable(&y, depth + 1)?;
+                    }
+                }
+            }
+            Kind::Other => return Err(Stop::Fallback),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn number<'py>(py: Python<'py>, n: f64) -> Out<Bound<'py, PyAny>> {
