@@ -128,28 +128,34 @@ def _reference(name: str) -> Any:
     return expressway.jsonata_evaluate(EXPRESSIONS[name], DOCUMENT)
 
 
-def _run(benchmark, name: str, library: str, make: Callable[[str], Callable[[Any], Any]]) -> float:
-    evaluate = make(EXPRESSIONS[name])
-    result = evaluate(DOCUMENT)
-    assert result is not expressway.UNDEFINED and result is not None
-    assert _same(result, _reference(name)), (library, name, result, _reference(name))
+def _per_call(benchmark, group: str, call: Callable[[], Any]) -> float:
+    """Seconds per `call()`, timed in loops of LOOP calls (once with EXPRESSWAY_BENCH_QUICK)."""
 
     def loop() -> None:
         for _ in range(LOOP):
-            evaluate(DOCUMENT)
+            call()
 
-    benchmark.group = f"jsonata {name}"
+    benchmark.group = group
     if QUICK:
         benchmark.pedantic(loop, rounds=1, iterations=1)
     else:
         benchmark.pedantic(loop, rounds=10, warmup_rounds=1)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and getattr(stats, "stats", None) is not None:
-        per_eval = stats.stats.mean / LOOP
-    else:  # --benchmark-disable: time one loop ourselves
-        start = time.perf_counter()
-        loop()
-        per_eval = (time.perf_counter() - start) / LOOP
+        return stats.stats.mean / LOOP
+    # --benchmark-disable: time one loop ourselves
+    start = time.perf_counter()
+    loop()
+    return (time.perf_counter() - start) / LOOP
+
+
+def _run(benchmark, name: str, library: str, make: Callable[[str], Callable[[Any], Any]]) -> float:
+    evaluate = make(EXPRESSIONS[name])
+    result = evaluate(DOCUMENT)
+    assert result is not expressway.UNDEFINED and result is not None
+    assert _same(result, _reference(name)), (library, name, result, _reference(name))
+
+    per_eval = _per_call(benchmark, f"jsonata {name}", lambda: evaluate(DOCUMENT))
     benchmark.extra_info.update(
         {"library": library, "expression": name, "evaluations_per_second": round(1.0 / per_eval, 1)}
     )
@@ -227,22 +233,7 @@ def test_state_machine(benchmark, language: str) -> None:
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output == _state_machine("JSONPath").run(DOCUMENT, time_scale=0).output
 
-    def loop() -> None:
-        for _ in range(LOOP):
-            machine.run(DOCUMENT, time_scale=0)
-
-    benchmark.group = "jsonata state machine"
-    if QUICK:
-        benchmark.pedantic(loop, rounds=1, iterations=1)
-    else:
-        benchmark.pedantic(loop, rounds=10, warmup_rounds=1)
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None and getattr(stats, "stats", None) is not None:
-        per_run = stats.stats.mean / LOOP
-    else:  # --benchmark-disable
-        start = time.perf_counter()
-        loop()
-        per_run = (time.perf_counter() - start) / LOOP
+    per_run = _per_call(benchmark, "jsonata state machine", lambda: machine.run(DOCUMENT, time_scale=0))
     _STATE_RATES[language] = 1.0 / per_run
     benchmark.extra_info.update(
         {

@@ -861,6 +861,16 @@ enum Data<'py> {
     Missing,
 }
 
+impl<'py> Data<'py> {
+    /// The data, or `None` for no input.
+    fn given(&self) -> Option<&Bound<'py, PyAny>> {
+        match self {
+            Data::Given(data) => Some(data),
+            Data::Missing => None,
+        }
+    }
+}
+
 impl<'a, 'py> FromPyObject<'a, 'py> for Data<'py> {
     type Error = std::convert::Infallible;
 
@@ -913,10 +923,7 @@ fn jsonata_evaluate<'py>(
         }),
     };
     let expression = compiled(py, text)?;
-    let data = match &data {
-        Data::Given(data) => Some(data),
-        Data::Missing => None,
-    };
+    let data = data.given();
     // The fast evaluator first, where it applies (no variables, no depth limit of the
     // caller's: those are jsonata-core's); it hands back what it does not decide.
     if let (Some(fast), true, None) = (
@@ -1192,10 +1199,7 @@ fn _jsonata_fast<'py>(
     data: Data<'py>,
 ) -> PyResult<(bool, Bound<'py, PyAny>)> {
     let expression = compiled(py, expression)?;
-    let data = match &data {
-        Data::Given(data) => Some(data),
-        Data::Missing => None,
-    };
+    let data = data.given();
     let Some(fast) = &expression.get().fast else {
         return Ok((false, py.None().into_bound(py)));
     };
@@ -1215,10 +1219,7 @@ fn _jsonata_reference<'py>(
     data: Data<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let expression = compiled(py, expression)?;
-    let data = match &data {
-        Data::Given(data) => Some(data),
-        Data::Missing => None,
-    };
+    let data = data.given();
     match evaluate_jsonata(py, &expression.get().inner, data, None, None, None)? {
         Some(value) => Ok(value),
         None => undefined(py).cloned(),
