@@ -165,7 +165,29 @@ REVIEWED = [
     ("a[0]", {"a": [1, expressway.UNDEFINED]}),
     ("$count(a)", {"a": [1, expressway.UNDEFINED]}),
     ("$exists(a)", {"a": [1, expressway.UNDEFINED]}),
+    ("$append(x, 1)", {"x": {"k": 12.0, "l": [2.0]}}),
+    ("$append(nothing, x)", {"x": {"k": 12.0}}),
+    ("$append(x, 1)", {"x": {1: 2}}),
 ]
+
+
+def test_a_workflow_variable_named_states_hides_the_states_parts() -> None:
+    # (Assign refuses the name; jsonata-core binds variables after `$states`.)
+    decided, fast, expected = _core._jsonata_state_both(
+        "$states.input.a", {"a": 2}, {"states": {"input": {"a": 9}}}
+    )
+    assert expected == 9
+    assert not decided or fast == 9
+
+
+def test_merge_and_keys_of_large_objects_keep_the_time_limit() -> None:
+    many = {"a": [{f"k{i}": i} for i in range(80_000)]}
+    assert decides("$merge(a)", data={"a": [{"x": 1}]})
+    assert expressway.jsonata_evaluate("$count($keys($merge(a)))", many) == 80_000
+    data = {"big": {f"k{i}": i for i in range(200_000)}, "a": list(range(1000))}
+    with pytest.raises(expressway.JsonataError) as e:
+        expressway.jsonata_evaluate("$map(a, function($v) { $count($$.big) })", data, timeout_ms=20)
+    assert e.value.code == "U1001"
 
 
 @pytest.mark.parametrize(("expression", "data"), REVIEWED)

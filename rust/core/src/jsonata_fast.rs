@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use jsonata_core::ast::{AstNode, BinaryOp, PathStep, Stage, UnaryOp};
@@ -56,6 +57,11 @@ pub trait Model {
     fn check_whole(&self, _item: &Self::Item) -> Out<()> {
         Ok(())
     }
+    /// Steps of work the model did on its own since last asked (reading data through), for the
+    /// time limit's count.
+    fn take_work(&self) -> u32 {
+        0
+    }
     /// Called every few thousand steps: `true` stops the evaluation with [`Stop::TimeLimit`].
     fn out_of_time(&self) -> bool;
     /// The value bound to the variable `$name`; `None` when it has none (the evaluation then
@@ -88,11 +94,26 @@ pub enum Val<'p, I> {
     Obj(Rc<Vec<(Text<'p>, Val<'p, I>)>>),
 }
 
-/// A text made during evaluation, or one of the plan's own (a literal, a key).
-#[derive(Clone, Debug, PartialEq)]
+/// A text made during evaluation, or one of the plan's own (a literal, a key). Equal and hashed
+/// as the text it holds.
+#[derive(Clone, Debug)]
 pub enum Text<'p> {
     Plan(&'p str),
     Made(Rc<str>),
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl std::hash::Hash for Text<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
 }
 
 impl std::ops::Deref for Text<'_> {
@@ -656,6 +677,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     /// Count `steps` against the budget; at its end, ask the model whether time is up.
     #[inline]
     fn spend(&self, steps: u32) -> Out<()> {
+        let steps = steps.saturating_add(self.model.take_work());
         match self.budget.get().checked_sub(steps) {
             Some(left) if left > 0 => {
                 self.budget.set(left);
@@ -1542,6 +1564,13 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
 
     /// `$append`: the two as one array (either alone when the other is undefined).
     fn append(&self, a: &Val<'p, M::Item>, b: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
+        // (jsonata-core converts an object of the data given to `$append` itself, not lazily:
+        // what it makes of one is not decided here.)
+        for v in [a, b] {
+            if matches!(v, Val::Data(_)) && matches!(self.view(v), View::Obj(_)) {
+                return Err(Stop::Fallback);
+            }
+        }
         match (a, b) {
             (Val::Undefined, _) => return Ok(b.clone()),
             (_, Val::Undefined) => return Ok(a.clone()),
@@ -1566,6 +1595,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
             }
             _ => return Err(Stop::Fallback),
         };
+        self.spend(u32::try_from(fields.len() / 16).unwrap_or(u32::MAX))?;
         if fields.iter().any(|(k, _)| is_index_key(k)) {
             return Err(Stop::Fallback);
         }
@@ -1576,14 +1606,18 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     fn merge(&self, arg: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         let objects = self.items(arg)?.unwrap_or_else(|| vec![arg.clone()]);
         let mut merged: Vec<(Text<'p>, Val<'p, M::Item>)> = Vec::new();
+        let mut at: HashMap<Text<'p>, usize> = HashMap::new();
         for object in &objects {
             if !matches!(self.view(object), View::Obj(_)) {
                 return Err(Stop::Fallback);
             }
             for (k, x) in self.object_fields(object)? {
-                match merged.iter_mut().find(|(m, _)| **m == *k) {
-                    Some(slot) => slot.1 = x,
-                    None => merged.push((k, x)),
+                match at.get(&k) {
+                    Some(&i) => merged[i].1 = x,
+                    None => {
+                        at.insert(k.clone(), merged.len());
+                        merged.push((k, x));
+                    }
                 }
             }
         }
@@ -1599,12 +1633,13 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
             _ => return Err(Stop::Fallback),
         };
         let mut keys: Vec<Text<'p>> = Vec::new();
+        let mut seen: HashSet<Text<'p>> = HashSet::new();
         for object in &objects {
             if !matches!(self.view(object), View::Obj(_)) {
                 return Err(Stop::Fallback);
             }
             for (k, _) in self.object_fields(object)? {
-                if !keys.contains(&k) {
+                if seen.insert(k.clone()) {
                     keys.push(k);
                 }
             }
@@ -1881,10 +1916,11 @@ impl<'a> Model for JsonModel<'a> {
     }
 
     fn variable(&self, name: &str) -> Option<Self::Item> {
-        if name == "states" {
-            return self.states.map(JsonItem::States);
+        // (A workflow variable comes after `$states`, as jsonata-core binds them.)
+        if let Some(v) = self.vars.and_then(|vars| vars.get(name)) {
+            return Some(JsonItem::Value(v));
         }
-        self.vars?.get(name).map(JsonItem::Value)
+        (name == "states").then_some(self.states.map(JsonItem::States))?
     }
 
     fn binds(&self, name: &str) -> bool {

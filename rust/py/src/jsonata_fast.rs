@@ -55,7 +55,9 @@ impl Fast {
             py,
             keys: &self.keys,
             limit: timeout_ms.map(Duration::from_millis),
-            started: Cell::new(None),
+            // (One clock read per evaluation, and only with a limit.)
+            started: timeout_ms.map(|_| Instant::now()),
+            work: Cell::new(0),
         };
         let result = self
             .plan
@@ -73,13 +75,21 @@ struct PyModel<'py, 'k> {
     py: Python<'py>,
     keys: &'k [Py<PyString>],
     limit: Option<Duration>,
-    /// When the evaluation was first asked whether its time is up (the clock is not read for
-    /// evaluations too short to be asked).
-    started: Cell<Option<Instant>>,
+    started: Option<Instant>,
+    /// Items read through since the evaluator last asked (see `Model::take_work`).
+    work: Cell<u32>,
 }
 
 /// The largest integer a double holds exactly.
 const EXACT: f64 = 9_007_199_254_740_992.0;
+
+impl PyModel<'_, '_> {
+    /// Count `visited` values read through (sixteen to a step).
+    fn charge(&self, visited: usize) {
+        let steps = u32::try_from(visited / 16).unwrap_or(u32::MAX);
+        self.work.set(self.work.get().saturating_add(steps));
+    }
+}
 
 impl<'py> Model for PyModel<'py, '_> {
     type Item = Bound<'py, PyAny>;
@@ -95,17 +105,23 @@ impl<'py> Model for PyModel<'py, '_> {
         // jsonata-core converts a field's value as it reads it (a list whole, a dict lazily):
         // what it could not convert is not decided here.
         if let Some(v) = &value {
-            readable(v, 0)?;
+            self.charge(readable(v, 0)?);
         }
         Ok(value)
     }
 
     fn check_whole(&self, item: &Self::Item) -> Out<()> {
-        if item.is_exact_instance_of::<PyDict>() {
-            whole_dict_readable(item, 0)
+        let visited = if item.is_exact_instance_of::<PyDict>() {
+            whole_dict_readable(item, 0)?
         } else {
-            readable(item, 0)
-        }
+            readable(item, 0)?
+        };
+        self.charge(visited);
+        Ok(())
+    }
+
+    fn take_work(&self) -> u32 {
+        self.work.replace(0)
     }
 
     fn at(&self, item: &Self::Item, index: usize) -> Out<Self::Item> {
@@ -140,15 +156,9 @@ impl<'py> Model for PyModel<'py, '_> {
     }
 
     fn out_of_time(&self) -> bool {
-        let Some(limit) = self.limit else {
-            return false;
-        };
-        match self.started.get() {
-            None => {
-                self.started.set(Some(Instant::now()));
-                false
-            }
-            Some(started) => started.elapsed() > limit,
+        match (self.limit, self.started) {
+            (Some(limit), Some(started)) => started.elapsed() > limit,
+            _ => false,
         }
     }
 }
@@ -200,22 +210,24 @@ fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
 
 /// Whether jsonata-core reads `v` as it reads a field's value: a scalar, a list and all in it
 /// (dicts inside are read lazily, later), or a dict.
-fn readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<()> {
+fn readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<usize> {
+    let mut visited = 0;
     // SAFETY: `v` is a live object; `readable_ptr` only reads types and list items, and runs no
     // Python code that could change the lists while it reads them.
-    if unsafe { readable_ptr(v.as_ptr(), depth) } {
-        Ok(())
+    if unsafe { readable_ptr(v.as_ptr(), depth, &mut visited) } {
+        Ok(visited)
     } else {
         Err(Stop::Fallback)
     }
 }
 
 /// [`readable`] on a borrowed pointer: the type checks of `kind_of`, without a reference count
-/// per list item.
+/// per list item; `visited` counts the values looked at.
 ///
 /// # Safety
 /// `ptr` must point to a live object, and the GIL must be held.
-unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize) -> bool {
+unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize, visited: &mut usize) -> bool {
+    *visited += 1;
     if depth > MAX_DEPTH {
         return false;
     }
@@ -236,7 +248,7 @@ unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize) -> bool {
         let len = ffi::PyList_GET_SIZE(ptr);
         for i in 0..len {
             // A borrowed item of a list nothing changes while it is read.
-            if !readable_ptr(ffi::PyList_GET_ITEM(ptr, i), depth + 1) {
+            if !readable_ptr(ffi::PyList_GET_ITEM(ptr, i), depth + 1, visited) {
                 return false;
             }
         }
@@ -245,37 +257,39 @@ unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize) -> bool {
     false
 }
 
-/// Whether a dict reads whole: str keys, and every value readable, dicts included.
-fn whole_dict_readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<()> {
+/// Whether a dict reads whole: str keys, and every value readable, dicts included; how many
+/// values it looked at.
+fn whole_dict_readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<usize> {
     if depth > MAX_DEPTH {
         return Err(Stop::Fallback);
     }
     let dict = v.cast::<PyDict>().map_err(|_| Stop::Fallback)?;
+    let mut visited = 1;
     for (k, x) in dict.iter() {
-        if !k.is_exact_instance_of::<PyString>()
-            || k.cast::<PyString>()
-                .map(|k| k.to_str().is_err())
-                .unwrap_or(true)
-        {
+        let key_is_str = k.is_exact_instance_of::<PyString>()
+            && k.cast::<PyString>().is_ok_and(|k| k.to_str().is_ok());
+        if !key_is_str {
             return Err(Stop::Fallback);
         }
-        match kind_of(&x) {
+        visited += match kind_of(&x) {
             Kind::Obj(_) => whole_dict_readable(&x, depth + 1)?,
             Kind::Arr(_) => {
                 let list = x.cast::<PyList>().map_err(|_| Stop::Fallback)?;
+                let mut n = 1;
                 for y in list.iter() {
-                    if matches!(kind_of(&y), Kind::Obj(_)) {
-                        whole_dict_readable(&y, depth + 1)?;
+                    n += if matches!(kind_of(&y), Kind::Obj(_)) {
+                        whole_dict_readable(&y, depth + 1)?
                     } else {
-                        readable(&y, depth + 1)?;
-                    }
+                        readable(&y, depth + 1)?
+                    };
                 }
+                n
             }
             Kind::Other => return Err(Stop::Fallback),
-            _ => {}
-        }
+            _ => 1,
+        };
     }
-    Ok(())
+    Ok(visited)
 }
 
 fn number<'py>(py: Python<'py>, n: f64) -> Out<Bound<'py, PyAny>> {
