@@ -363,8 +363,17 @@ def _expression(rng: random.Random, depth: int = 0) -> str:
         fn = rng.choice(["map", "filter"])
         body = rng.choice(["$v", "$i", "$v.a", "$v > 1", "$v & $i", "$v.b[0]", sub()])
         return f"${fn}({sub()}, function($v, $i) {{ {body} }})"
-    if roll < 0.98:
+    if roll < 0.975:
         return f"({sub()}; {sub()})"
+    if roll < 0.98:
+        return rng.choice(
+            [
+                f"($x := {sub()}; [$x, {sub()}])",
+                f"($x := {sub()}; ($x := [$x, 1]; $x); $x)",
+                f"($x := {sub()}; $map({sub()}, function($v) {{ [$v, $x] }}))",
+                f"($x := {sub()}; $x := $x; {{'x': $x}})",
+            ]
+        )
     if roll < 0.99:
         return f"({sub()} ? {sub()})"
     return f"-{sub()}"

@@ -242,6 +242,9 @@ enum Node {
     Array(Vec<(Node, bool)>),
     Object(Vec<(Node, Node)>),
     Block(Vec<Node>),
+    /// `$name := value` as a statement of a block: the value, kept in a slot for the block's
+    /// later statements.
+    Bind(usize, Box<Node>),
     Conditional(Box<Node>, Box<Node>, Option<Box<Node>>),
     Sort(Box<Node>, Vec<(Node, bool)>),
     Call(Builtin, Vec<Node>),
@@ -440,12 +443,7 @@ impl Compiler {
                     .map(|(k, v)| Some((self.node(k, d)?, self.node(v, d)?)))
                     .collect::<Option<_>>()?,
             ),
-            AstNode::Block(items) => Node::Block(
-                items
-                    .iter()
-                    .map(|item| self.node(item, d))
-                    .collect::<Option<_>>()?,
-            ),
+            AstNode::Block(items) => self.block(items, d)?,
             AstNode::Conditional {
                 condition,
                 then_branch,
@@ -472,6 +470,47 @@ impl Compiler {
             } => self.call(name, args, d)?,
             _ => return None,
         })
+    }
+
+    /// A block: its statements in order, a binding (`$x := ...`) seen by the statements after
+    /// it and by nothing outside. (A binding anywhere but as a block's statement binds in a
+    /// frame that outlives it, as in a predicate: not in the subset.)
+    fn block(&mut self, items: &[AstNode], depth: usize) -> Option<Node> {
+        let before = self.scopes.len();
+        let mut nodes = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            let node = match item {
+                AstNode::Binary {
+                    op: BinaryOp::ColonEqual,
+                    lhs,
+                    rhs,
+                } => match (&**lhs, &**rhs) {
+                    (AstNode::Variable(name), value)
+                        if !name.is_empty() && !matches!(value, AstNode::Lambda { .. }) =>
+                    {
+                        // The value reads the name as it was before this statement.
+                        self.node(value, depth).map(|value| {
+                            let slot = self.slots;
+                            self.slots += 1;
+                            self.scopes.push((name.clone(), slot));
+                            Node::Bind(slot, Box::new(value))
+                        })
+                    }
+                    _ => None,
+                },
+                other => self.node(other, depth),
+            };
+            match node {
+                Some(node) => nodes.push(node),
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        self.scopes.truncate(before);
+        ok.then_some(Node::Block(nodes))
     }
 
     fn path(&mut self, steps: &[PathStep], depth: usize) -> Option<Path> {
@@ -930,6 +969,11 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
                     last = self.eval(item, input)?;
                 }
                 Ok(last)
+            }
+            Node::Bind(slot, value) => {
+                let v = self.eval(value, input)?;
+                self.slots[*slot] = v.clone();
+                Ok(v)
             }
             Node::Conditional(condition, then, otherwise) => {
                 let c = self.eval(condition, input)?;
