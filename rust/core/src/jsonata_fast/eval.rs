@@ -337,24 +337,22 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         if path.lone {
             return self.lone_step(path, input);
         }
-        let mut current = match (path.steps[0].variable, self.items(input)?) {
-            (false, Some(items)) => items,
-            _ => vec![input.clone()],
-        };
+        let mut current = match path.steps[0].variable {
+            false => self.items(input)?,
+            true => None,
+        }
+        .unwrap_or_else(|| vec![input.clone()]);
         let last = path.steps.len() - 1;
         let mut result = Val::Undefined;
         for (i, step) in path.steps.iter().enumerate() {
-            result = self.step(step, &current, i == last)?;
-            match &result {
-                Val::Arr(a) if a.items.is_empty() => break,
-                Val::Undefined => break,
-                _ => {}
-            }
-            if i != last {
-                current = match self.items(&result)? {
-                    Some(items) => items,
-                    None => vec![result.clone()],
-                };
+            match self.step(step, &current, i == last)? {
+                Stepped::Whole(v) => result = v,
+                Stepped::Items(items) if items.is_empty() => {
+                    result = sequence(items);
+                    break;
+                }
+                Stepped::Items(items) if i == last => result = sequence(items),
+                Stepped::Items(items) => current = items,
             }
         }
         if path.keep {
@@ -424,7 +422,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         step: &'p Step,
         inputs: &[Val<'p, M::Item>],
         last: bool,
-    ) -> Out<Val<'p, M::Item>> {
+    ) -> Out<Stepped<'p, M::Item>> {
         let mut results = Vec::with_capacity(inputs.len());
         for item in inputs {
             let mut v = match &step.node {
@@ -450,7 +448,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
                 _ => false,
             };
             if plain {
-                return Ok(results.pop().unwrap_or(Val::Undefined));
+                return Ok(Stepped::Whole(results.pop().unwrap_or(Val::Undefined)));
             }
         }
         let mut flat = Vec::with_capacity(results.len());
@@ -465,7 +463,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
                 _ => flat.push(v),
             }
         }
-        Ok(sequence(flat))
+        Ok(Stepped::Items(flat))
     }
 
     /// JSONata's lookup: a field of an object, or of every object in an array (flattened).
@@ -780,6 +778,13 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         }
         Ok(sequence(out))
     }
+}
+
+/// What a path step gives: the values of its sequence, or (the last step, with one array from
+/// the data or a constructor) that array whole.
+pub(super) enum Stepped<'p, I> {
+    Items(Vec<Val<'p, I>>),
+    Whole(Val<'p, I>),
 }
 
 pub(super) enum SortKey {

@@ -194,63 +194,40 @@ fn to_json_at(v: &Val<'_, JsonItem<'_>>, depth: usize) -> Out<Option<serde_json:
 
 /// A copy of the data's own value, its numbers as a double holds them.
 fn json_copy(v: &serde_json::Value, depth: usize) -> Out<serde_json::Value> {
-    // Most values have no number to rewrite: those are cloned whole (a map's clone copies its
-    // table, where rebuilding it hashes every key again).
-    if !needs_rewrite(v, depth)? {
-        return Ok(v.clone());
-    }
-    rewrite(v, depth)
+    // Cloned whole (a map's clone copies its table, where rebuilding it hashes every key
+    // again), then the numbers that read differently through a double are rewritten in place.
+    let mut copy = v.clone();
+    normalize(&mut copy, depth)?;
+    Ok(copy)
 }
 
-/// Whether a number in `v` reads differently through a double (`2.0` is `2`, `-0.0` is `0`);
-/// an integer a double does not hold falls back.
-fn needs_rewrite(v: &serde_json::Value, depth: usize) -> Out<bool> {
+/// Rewrites the numbers of `v` as a double holds them (`2.0` is `2`, `-0.0` is `0`); an integer
+/// a double does not hold falls back.
+fn normalize(v: &mut serde_json::Value, depth: usize) -> Out<()> {
     use serde_json::Value;
     if depth > MAX_DATA_DEPTH {
         return Err(Stop::Fallback);
     }
-    Ok(match v {
+    match v {
         Value::Number(n) => {
             let x = json_number(n).ok_or(Stop::Fallback)?;
-            n.is_f64() && x.fract() == 0.0
+            if n.is_f64() && x.fract() == 0.0 {
+                *v = number_value(x)?;
+            }
         }
         Value::Array(a) => {
-            let mut any = false;
             for x in a {
-                any |= needs_rewrite(x, depth + 1)?;
+                normalize(x, depth + 1)?;
             }
-            any
         }
         Value::Object(o) => {
-            let mut any = false;
-            for x in o.values() {
-                any |= needs_rewrite(x, depth + 1)?;
+            for x in o.values_mut() {
+                normalize(x, depth + 1)?;
             }
-            any
         }
-        _ => false,
-    })
-}
-
-fn rewrite(v: &serde_json::Value, depth: usize) -> Out<serde_json::Value> {
-    use serde_json::Value;
-    if depth > MAX_DATA_DEPTH {
-        return Err(Stop::Fallback);
+        _ => {}
     }
-    Ok(match v {
-        Value::Number(n) => number_value(json_number(n).ok_or(Stop::Fallback)?)?,
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| rewrite(x, depth + 1))
-                .collect::<Out<_>>()?,
-        ),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| Ok((k.clone(), rewrite(x, depth + 1)?)))
-                .collect::<Out<_>>()?,
-        ),
-        other => other.clone(),
-    })
+    Ok(())
 }
 
 fn number_value(n: f64) -> Out<serde_json::Value> {
