@@ -103,9 +103,10 @@ pub(super) struct Path {
 #[derive(Debug)]
 pub(super) struct Step {
     pub(super) node: StepNode,
-    /// Whether the step is a variable (`$`, `$$`, `$x`): a path starting with one does not map
-    /// its first step over an array input.
-    pub(super) variable: bool,
+    /// Whether the step takes its input whole: a variable (`$`, `$$`, `$x`), or a sort (a stage
+    /// of the path it sorts, which ends in the whole sequence). A path starting with one does not
+    /// map its first step over an array input.
+    pub(super) whole: bool,
     pub(super) filters: Vec<Filter>,
 }
 
@@ -219,6 +220,10 @@ impl Compiler {
                     None => None,
                 },
             ),
+            // A `[]` in the sorted path keeps the array of the path the sort ends
+            // (jsonata-core carries it there, as JSONata makes the sort a stage of that path):
+            // not in the subset.
+            AstNode::Sort { input, .. } if path_keeps_arrays(input) => return None,
             AstNode::Sort { input, terms } => Node::Sort(
                 self.boxed(input, d)?,
                 terms
@@ -309,7 +314,10 @@ impl Compiler {
                     Stage::Index(_) => return None,
                 }
             }
-            let variable = matches!(step.node, AstNode::Variable(_) | AstNode::ParentVariable(_));
+            let whole = matches!(
+                step.node,
+                AstNode::Variable(_) | AstNode::ParentVariable(_) | AstNode::Sort { .. }
+            );
             let node = match &step.node {
                 AstNode::Name(name) => StepNode::Name(self.name(name)),
                 AstNode::FunctionApplication(inner) => {
@@ -333,7 +341,7 @@ impl Compiler {
             };
             out.push(Step {
                 node,
-                variable,
+                whole,
                 filters,
             });
         }
@@ -366,7 +374,7 @@ impl Compiler {
                 return None;
             };
             // A call in the body's tail position returns its result as it is, not unwrapped
-            // (JSONata's tail-call thunks): for the calls here that make sequences, left to
+            // (JSONata's tail-call thunks): for the calls that can make arrays, left to
             // jsonata-core.
             if tail_call_makes_sequence(body) {
                 return None;
@@ -428,11 +436,27 @@ impl Compiler {
     }
 }
 
-/// Whether `body` (a lambda's) ends in a call of `$map` or `$filter`, directly, in a branch of a
-/// conditional or as the last expression of a block.
-pub(super) fn tail_call_makes_sequence(body: &AstNode) -> bool {
+/// Whether `node` is a path with a `[]` on one of its steps.
+fn path_keeps_arrays(node: &AstNode) -> bool {
+    match node {
+        AstNode::Path { steps } => steps
+            .iter()
+            .any(|step| step.stages.iter().any(|s| matches!(s, Stage::KeepArray))),
+        _ => false,
+    }
+}
+
+/// Whether `body` (a lambda's) ends in a call of a function that can give an array (`$map`,
+/// `$filter`, `$keys`, `$append`, `$split`), directly, in a branch of a conditional or as the
+/// last expression of a block.
+fn tail_call_makes_sequence(body: &AstNode) -> bool {
     match body {
-        AstNode::Function { name, .. } => name == "map" || name == "filter",
+        AstNode::Function { name, .. } => {
+            matches!(
+                name.as_str(),
+                "map" | "filter" | "keys" | "append" | "split"
+            )
+        }
         AstNode::Conditional {
             then_branch,
             else_branch,

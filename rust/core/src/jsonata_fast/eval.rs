@@ -35,7 +35,7 @@ pub(super) enum View<'v> {
 
 impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     #[inline]
-    pub(super) fn tick(&self) -> Out<()> {
+    fn tick(&self) -> Out<()> {
         self.spend(1)
     }
 
@@ -110,7 +110,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         })
     }
 
-    pub(super) fn is_array(&self, v: &Val<'p, M::Item>) -> bool {
+    fn is_array(&self, v: &Val<'p, M::Item>) -> bool {
         match v {
             Val::Arr(_) => true,
             Val::Data(item) => matches!(self.model.kind(item), Kind::Arr(_)),
@@ -133,7 +133,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     /// array by `[]`). A lone value that is itself an array is not decided here: what JSONata
     /// keeps of it depends on how it was made.
     #[inline]
-    pub(super) fn unwrap(&self, v: Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
+    fn unwrap(&self, v: Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         Ok(match v {
             Val::Arr(a) if a.sequence => match a.items.len() {
                 0 => Val::Undefined,
@@ -149,11 +149,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         })
     }
 
-    pub(super) fn eval_raw(
-        &mut self,
-        node: &'p Node,
-        input: &Val<'p, M::Item>,
-    ) -> Out<Val<'p, M::Item>> {
+    fn eval_raw(&mut self, node: &'p Node, input: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         self.tick()?;
         match node {
             Node::Str(s) => Ok(Val::Str(Text::Plan(s))),
@@ -329,15 +325,11 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         }
     }
 
-    pub(super) fn path(
-        &mut self,
-        path: &'p Path,
-        input: &Val<'p, M::Item>,
-    ) -> Out<Val<'p, M::Item>> {
+    fn path(&mut self, path: &'p Path, input: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         if path.lone {
             return self.lone_step(path, input);
         }
-        let mut current = match path.steps[0].variable {
+        let mut current = match path.steps[0].whole {
             false => self.items(input)?,
             true => None,
         }
@@ -386,11 +378,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// A path of one step that is not a field name: the expression, then its predicates.
-    pub(super) fn lone_step(
-        &mut self,
-        path: &'p Path,
-        input: &Val<'p, M::Item>,
-    ) -> Out<Val<'p, M::Item>> {
+    fn lone_step(&mut self, path: &'p Path, input: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         let step = &path.steps[0];
         let StepNode::Expr(node) = &step.node else {
             return Err(Stop::Fallback);
@@ -417,7 +405,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// One step of a path over the values it is given, as JSONata's evaluateStep.
-    pub(super) fn step(
+    fn step(
         &mut self,
         step: &'p Step,
         inputs: &[Val<'p, M::Item>],
@@ -467,12 +455,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// JSONata's lookup: a field of an object, or of every object in an array (flattened).
-    pub(super) fn lookup(
-        &mut self,
-        v: &Val<'p, M::Item>,
-        slot: usize,
-        depth: usize,
-    ) -> Out<Val<'p, M::Item>> {
+    fn lookup(&mut self, v: &Val<'p, M::Item>, slot: usize, depth: usize) -> Out<Val<'p, M::Item>> {
         if depth > MAX_DATA_DEPTH {
             return Err(Stop::Fallback);
         }
@@ -495,7 +478,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         }
     }
 
-    pub(super) fn lookup_each(
+    fn lookup_each(
         &mut self,
         v: &Val<'p, M::Item>,
         slot: usize,
@@ -515,11 +498,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
 
     /// A predicate stage, as JSONata's evaluateFilter: a number picks by index, anything else
     /// keeps the items it is true for.
-    pub(super) fn filter(
-        &mut self,
-        filter: &'p Filter,
-        v: Val<'p, M::Item>,
-    ) -> Out<Val<'p, M::Item>> {
+    fn filter(&mut self, filter: &'p Filter, v: Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         let undefined = matches!(v, Val::Undefined);
         let items = match self.items(&v)? {
             Some(items) => items,
@@ -586,7 +565,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         self.truthy_at(v, 0)
     }
 
-    pub(super) fn truthy_at(&self, v: &Val<'p, M::Item>, depth: usize) -> Out<bool> {
+    fn truthy_at(&self, v: &Val<'p, M::Item>, depth: usize) -> Out<bool> {
         if depth > MAX_DATA_DEPTH {
             return Err(Stop::Fallback);
         }
@@ -633,7 +612,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
 
     /// An object constructor over its context, as JSONata's evaluateGroupExpression with one
     /// item (several items group their values by key: left to jsonata-core).
-    pub(super) fn object(
+    fn object(
         &mut self,
         pairs: &'p [(Node, Node)],
         input: &Val<'p, M::Item>,
@@ -672,7 +651,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         Ok(Val::Obj(Rc::new(fields)))
     }
 
-    pub(super) fn sort(
+    fn sort(
         &mut self,
         what: &'p Node,
         terms: &'p [(Node, bool)],
@@ -738,7 +717,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         ))
     }
 
-    pub(super) fn each(
+    fn each(
         &mut self,
         filter: bool,
         array: &'p Node,
@@ -782,19 +761,19 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
 
 /// What a path step gives: the values of its sequence, or (the last step, with one array from
 /// the data or a constructor) that array whole.
-pub(super) enum Stepped<'p, I> {
+enum Stepped<'p, I> {
     Items(Vec<Val<'p, I>>),
     Whole(Val<'p, I>),
 }
 
-pub(super) enum SortKey {
+enum SortKey {
     Undefined,
     Num(f64),
     Str(Box<str>),
 }
 
 /// JavaScript orders strings by UTF-16 code units, Rust by UTF-8 bytes: the same for ASCII.
-pub(super) fn ascii_order(a: &str, b: &str) -> Out<Ordering> {
+fn ascii_order(a: &str, b: &str) -> Out<Ordering> {
     if a.is_ascii() && b.is_ascii() {
         Ok(a.cmp(b))
     } else {
@@ -802,7 +781,7 @@ pub(super) fn ascii_order(a: &str, b: &str) -> Out<Ordering> {
     }
 }
 
-pub(super) fn scalars_equal(a: &View<'_>, b: &View<'_>) -> bool {
+fn scalars_equal(a: &View<'_>, b: &View<'_>) -> bool {
     match (a, b) {
         (View::Null, View::Null) => true,
         (View::Bool(x), View::Bool(y)) => x == y,
@@ -813,7 +792,7 @@ pub(super) fn scalars_equal(a: &View<'_>, b: &View<'_>) -> bool {
 }
 
 /// A predicate's number as an index into `len` items (negative counts from the end).
-pub(super) fn index_of(n: f64, len: usize) -> Option<usize> {
+fn index_of(n: f64, len: usize) -> Option<usize> {
     let mut i = n.floor();
     if i < 0.0 {
         i += len as f64;

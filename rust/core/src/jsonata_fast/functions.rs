@@ -186,11 +186,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// `$append`: the two as one array (either alone when the other is undefined).
-    pub(super) fn append(
-        &self,
-        a: &Val<'p, M::Item>,
-        b: &Val<'p, M::Item>,
-    ) -> Out<Val<'p, M::Item>> {
+    fn append(&self, a: &Val<'p, M::Item>, b: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         // (jsonata-core converts an object of the data given to `$append` itself, not lazily:
         // what it makes of one is not decided here.)
         for v in [a, b] {
@@ -209,10 +205,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// An object's fields (made or the data's), refusing keys JavaScript would reorder.
-    pub(super) fn object_fields(
-        &self,
-        v: &Val<'p, M::Item>,
-    ) -> Out<Vec<(Text<'p>, Val<'p, M::Item>)>> {
+    fn object_fields(&self, v: &Val<'p, M::Item>) -> Out<Vec<(Text<'p>, Val<'p, M::Item>)>> {
         let fields: Vec<(Text<'p>, Val<'p, M::Item>)> = match v {
             Val::Obj(fields) => fields.iter().cloned().collect(),
             Val::Data(item) => {
@@ -233,7 +226,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// `$merge`: the fields of an array of objects in one object, later ones winning.
-    pub(super) fn merge(&self, arg: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
+    fn merge(&self, arg: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         let objects = self.items(arg)?.unwrap_or_else(|| vec![arg.clone()]);
         let mut merged: Vec<(Text<'p>, Val<'p, M::Item>)> = Vec::new();
         let mut at: HashMap<Text<'p>, usize> = HashMap::new();
@@ -255,7 +248,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// `$keys`: an object's keys, or the keys of every object in an array (each once).
-    pub(super) fn keys(&self, arg: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
+    fn keys(&self, arg: &Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         let objects = match self.view(arg) {
             View::Undefined => return Ok(Val::Undefined),
             View::Obj(_) => vec![arg.clone()],
@@ -278,7 +271,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     }
 
     /// The numbers of a `$sum`-style argument (a number alone counts as an array of one).
-    pub(super) fn numbers(&self, v: &Val<'p, M::Item>) -> Out<Vec<f64>> {
+    fn numbers(&self, v: &Val<'p, M::Item>) -> Out<Vec<f64>> {
         let items = self.items(v)?.unwrap_or_else(|| vec![v.clone()]);
         items
             .iter()
@@ -296,7 +289,7 @@ pub(super) fn is_index_key(key: &str) -> bool {
 }
 
 /// `$substring` on code points, as JavaScript's `slice` takes its bounds.
-pub(super) fn substring(s: &str, start: i64, length: Option<i64>) -> String {
+fn substring(s: &str, start: i64, length: Option<i64>) -> String {
     let chars: Vec<char> = s.chars().collect();
     let len = chars.len() as i64;
     let start = if len + start < 0 { 0 } else { start };
@@ -315,7 +308,7 @@ pub(super) fn substring(s: &str, start: i64, length: Option<i64>) -> String {
 }
 
 /// Whether `$number` reads this text as a decimal number (`-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?`).
-pub(super) fn is_decimal(s: &str) -> bool {
+fn is_decimal(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = usize::from(b.first() == Some(&b'-'));
     let digits = |i: &mut usize| {
@@ -348,7 +341,7 @@ pub(super) fn is_decimal(s: &str) -> bool {
 
 /// The decimal digits and exponent of the shortest text that reads back as `x` (`x` finite,
 /// not zero): `x` = 0.d1d2d3... × 10^exponent.
-pub(super) fn shortest_digits(x: f64) -> (String, i32) {
+fn shortest_digits(x: f64) -> (String, i32) {
     let text = format!("{:e}", x.abs());
     let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();

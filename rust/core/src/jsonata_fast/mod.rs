@@ -198,10 +198,10 @@ pub struct Plan {
 
 /// The deepest expression compiled here: the evaluator recurses along the tree, and a plan
 /// must not need more native stack than any caller's thread has.
-pub(super) const MAX_PLAN_DEPTH: usize = 48;
+const MAX_PLAN_DEPTH: usize = 48;
 
 /// The deepest data the evaluator walks (results made of the caller's arrays).
-pub(super) const MAX_DATA_DEPTH: usize = 256;
+const MAX_DATA_DEPTH: usize = 256;
 
 impl Plan {
     /// Compile `ast` when it is inside the subset; `None` otherwise.
