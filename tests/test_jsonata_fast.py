@@ -109,6 +109,13 @@ def test_what_it_does_not_decide_gives_jsonata_cores_answer_and_errors() -> None
     assert expressway.jsonata_evaluate("order.items[0].tags = ['hw', 'vintage']", ORDER) is True
 
 
+def test_string_of_objects_and_arrays_is_jsonata_cores_json_text() -> None:
+    tricky = ["\x00", "\x1f", "\x7f", "\u2028", "\U0001f600", "\\", '"', "/", "\t", "é"]
+    data = {"a": {"".join(tricky): [*tricky, 0.5, 1e21, -0.0, 12.0, None, True, {"k": []}]}}
+    for expression in ("$string(a)", "$string([a, 'x', {'n': 1}])", "$string($)"):
+        assert agrees(expression, data=data) is True, expression
+
+
 def test_exists_of_the_input_is_whether_there_is_one() -> None:
     # jsonata-core 2.2.13 alone answers false whatever the input (it looks `$` up as a variable
     # named ""); the engine corrects that when it compiles, so both roads answer as JSONata does.

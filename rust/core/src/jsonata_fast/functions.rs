@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::compile::{Builtin, Node};
 use super::eval::{Run, View};
-use super::{plain_array, sequence, Model, Out, Stop, Text, Val};
+use super::{plain_array, sequence, Model, Out, Stop, Text, Val, MAX_DATA_DEPTH};
 
 impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     pub(super) fn call(
@@ -59,6 +59,11 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
             }
             Builtin::String => match self.view(arg) {
                 View::Str(_) => Ok(arg.clone()),
+                View::Arr | View::Obj(_) => {
+                    let mut text = String::new();
+                    self.json_text(arg, &mut text, 0)?;
+                    Ok(Val::Str(Text::Made(text.into())))
+                }
                 _ => {
                     let mut text = String::new();
                     self.append_text(arg, &mut text)?;
@@ -183,6 +188,50 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
                 Err(Stop::Fallback)
             }
         }
+    }
+
+    /// `$string` of an array or object: JSON text without spaces, its numbers as `$string`
+    /// writes them.
+    fn json_text(&self, v: &Val<'p, M::Item>, out: &mut String, depth: usize) -> Out<()> {
+        if depth > MAX_DATA_DEPTH {
+            return Err(Stop::Fallback);
+        }
+        self.spend(1)?;
+        match self.view(v) {
+            View::Null => out.push_str("null"),
+            View::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+            View::Num(n) => out.push_str(&number_text(n).ok_or(Stop::Fallback)?),
+            View::Str(s) => {
+                out.push_str(&serde_json::to_string(s).map_err(|_| Stop::Fallback)?);
+            }
+            View::Arr => {
+                out.push('[');
+                for (i, item) in self.items(v)?.unwrap_or_default().iter().enumerate() {
+                    if matches!(item, Val::Undefined) {
+                        return Err(Stop::Fallback);
+                    }
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.json_text(item, out, depth + 1)?;
+                }
+                out.push(']');
+            }
+            View::Obj(_) => {
+                out.push('{');
+                for (i, (k, x)) in self.object_fields(v)?.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(&**k).map_err(|_| Stop::Fallback)?);
+                    out.push(':');
+                    self.json_text(x, out, depth + 1)?;
+                }
+                out.push('}');
+            }
+            View::Undefined | View::Other => return Err(Stop::Fallback),
+        }
+        Ok(())
     }
 
     /// `$append`: the two as one array (either alone when the other is undefined).
