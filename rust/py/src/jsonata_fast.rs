@@ -167,7 +167,11 @@ impl<'py> Model for PyModel<'py, '_> {
 /// own way (jsonata-core's conversion decides those).
 fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
     let ptr = item.as_ptr();
-    // SAFETY: `ptr` is a live object (borrowed from `item`); the checks read its type only.
+    // SAFETY: `ptr` is a live object (borrowed from `item`, with the GIL held). Each branch
+    // reads it only after checking its exact type: the unchecked cast to str follows
+    // PyUnicode_CheckExact, PyFloat_AS_DOUBLE follows PyFloat_CheckExact, and
+    // PyLong_AsLongLongAndOverflow on an exact int reports overflow through its flag without
+    // setting an exception.
     unsafe {
         if ffi::PyUnicode_CheckExact(ptr) != 0 {
             return match item.cast_unchecked::<PyString>().to_str() {
