@@ -99,6 +99,15 @@ def jsonata_evaluate(
 ) -> Any:
     """``expressway.jsonata_evaluate`` (see its docstring); raises ``expressway.JsonataError``."""
 
+def _jsonata_fast(expression: str, data: Any = ...) -> tuple[bool, Any]:
+    """For the tests: the fast JSONata evaluator alone, ``(decided, result)``."""
+
+def _jsonata_reference(expression: str, data: Any = ...) -> Any:
+    """For the tests: jsonata-core alone."""
+
+def _jsonata_state_both(expression: str, input: Any, variables: dict[str, Any]) -> tuple[bool, Any, Any]:
+    """For the tests: a state's expression both ways, ``(decided, fast, jsonata-core's)``."""
+
 class JsonataExpression:
     source: str
     def __init__(self, expression: str) -> None: ...
