@@ -453,6 +453,35 @@ def test_generated_state_expressions_agree_with_jsonata_core() -> None:
     assert with_value >= 3000, with_value
 
 
+def test_generated_context_expressions_agree_with_jsonata_core() -> None:
+    """`$states.context` read where it lies, as a Map iteration's context holds it."""
+    rng = random.Random(20261128)
+    decided = 0
+    disagreements = []
+    for _ in range(5000):
+        item = _document(rng)
+        context = {
+            "Execution": {"Id": "arn:x", "Name": "n", "StartTime": "2026-11-26T00:00:00.000Z"},
+            "State": {"Name": "S", "EnteredTime": "2026-11-26T00:00:00.000Z", "RetryCount": 0},
+            "Map": {"Item": {"Index": rng.choice([0, 1, 7]), "Value": item}},
+        }
+        expression = _expression(rng).replace("$$.", "$states.context.Map.Item.Value.")
+        expression = f"$states.context.Map.Item.Value.({expression})"
+        if rng.random() < 0.3:
+            expression = f"[$states.context.Map.Item.Index, {expression}, $states.context.State.Name]"
+        try:
+            fast_decided, fast, expected = _core._jsonata_state_both(expression, {}, {}, context)
+        except expressway.JsonataError:
+            continue
+        if not fast_decided:
+            continue
+        decided += 1
+        if isinstance(expected, tuple) or not strictly_equal(fast, expected):
+            disagreements.append((expression, context))
+    assert disagreements[:5] == []
+    assert decided >= 2500, decided
+
+
 def test_a_jsonata_state_reads_states_and_variables_on_the_fast_road() -> None:
     machine = expressway.StateMachine(
         {

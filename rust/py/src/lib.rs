@@ -1227,20 +1227,24 @@ fn _jsonata_reference<'py>(
 }
 
 /// For the tests: an expression as a JSONata state evaluates it, with `$states.input` and the
-/// workflow variables, both ways: `(decided, fast result, jsonata-core's result)`, a result
+/// workflow variables (and `$states.context` when given), both ways: `(decided, fast result,
+/// jsonata-core's result)`, a result
 /// `UNDEFINED` for nothing and jsonata-core's error a tuple `("error", "code: message")`.
 #[pyfunction]
+#[pyo3(signature = (expression, input, variables, context = None))]
 fn _jsonata_state_both<'py>(
     py: Python<'py>,
     expression: &str,
     input: &Bound<'py, PyAny>,
     variables: &Bound<'py, PyDict>,
+    context: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(bool, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     use core::jsonata::{Bindings, Env, Evaluated, Expression, Limits};
     use core::jsonata_fast::{to_json, JsonModel, StatesParts};
     let expression =
         Expression::compile(expression).map_err(|e| jsonata_error(py, e.code, e.message))?;
     let input = from_py(input, 0)?;
+    let context = context.map(|c| from_py(c, 0)).transpose()?;
     let Value::Object(vars) = dict_from_py(variables, 0)? else {
         return Err(PyTypeError::new_err("variables must be a dict"));
     };
@@ -1254,7 +1258,7 @@ fn _jsonata_state_both<'py>(
         input: &input,
         result: None,
         error_output: None,
-        context: None,
+        context: context.as_ref(),
     };
     let fast = expression.plan().map(|plan| {
         let model = JsonModel::new(Some(&parts), Some(&vars));
@@ -1266,6 +1270,9 @@ fn _jsonata_state_both<'py>(
     };
     let mut states = serde_json::Map::new();
     states.insert("input".into(), input.clone());
+    if let Some(c) = &context {
+        states.insert("context".into(), c.clone());
+    }
     let mut bindings = Bindings::new();
     bindings.bind("states", &Value::Object(states));
     for (name, value) in &vars {
