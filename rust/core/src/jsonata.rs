@@ -398,11 +398,9 @@ impl Expression {
 /// argument is evaluated like any other.
 fn exists_reads_the_context(node: &mut AstNode) {
     if let AstNode::Function { name, args, .. } = node {
-        if name == "exists" {
-            if let [arg @ AstNode::Variable(_)] = args.as_mut_slice() {
-                if matches!(arg, AstNode::Variable(v) if v.is_empty()) {
-                    *arg = AstNode::Block(vec![AstNode::Variable(String::new())]);
-                }
+        if let [arg @ AstNode::Variable(_)] = args.as_mut_slice() {
+            if name == "exists" && matches!(arg, AstNode::Variable(v) if v.is_empty()) {
+                *arg = AstNode::Block(vec![AstNode::Variable(String::new())]);
             }
         }
     }
@@ -555,7 +553,16 @@ fn to_jvalue(v: &Value) -> JValue {
     }
 }
 
-/// A number as JSON: integral values within 2^53 as integers (`3`, not `3.0`).
+/// The largest integer a double holds exactly, 2^53.
+pub const EXACT_INTEGER: u64 = 1 << 53;
+
+/// A JSONata number written as an integer: whole and within 2^53 (`3`, not `3.0`; `-0.0` is 0, as
+/// JSON.stringify prints it); `None` otherwise.
+pub fn whole_number(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() <= EXACT_INTEGER as f64).then_some(n as i64)
+}
+
+/// A number as JSON: see [`whole_number`].
 pub(crate) fn number(n: f64) -> Result<Value, Error> {
     if !n.is_finite() {
         return Err(Error::new(
@@ -563,13 +570,10 @@ pub(crate) fn number(n: f64) -> Result<Value, Error> {
             "Number out of range: the result is not a finite number",
         ));
     }
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    if n.fract() == 0.0 && n.abs() <= EXACT {
-        // -0.0 prints as 0, as JSON.stringify does.
-        Ok(Value::Number(Number::from(n as i64)))
-    } else {
-        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
-    }
+    Ok(match whole_number(n) {
+        Some(i) => Value::Number(Number::from(i)),
+        None => Number::from_f64(n).map_or(Value::Null, Value::Number),
+    })
 }
 
 /// The evaluator's value as the engine's; `None` for undefined. Functions become `""` as

@@ -228,19 +228,12 @@ impl<'a> JEnv<'a> {
     /// `$states` as jsonata-core reads it.
     fn prepared(&self) -> &Prepared {
         self.prepared.get_or_init(|| {
-            let parts = &self.states;
-            let mut m = Map::with_capacity(4);
-            m.insert("input".into(), parts.input.clone());
-            if let Some(r) = parts.result {
-                m.insert("result".into(), r.clone());
-            }
-            if let Some(e) = parts.error_output {
-                m.insert("errorOutput".into(), e.clone());
-            }
-            if let Some(c) = parts.context {
-                m.insert("context".into(), c.clone());
-            }
-            Prepared::new(&Value::Object(m))
+            let states: Map<String, Value> = self
+                .states
+                .fields()
+                .map(|(name, part)| (name.to_string(), part.clone()))
+                .collect();
+            Prepared::new(&Value::Object(states))
         })
     }
 

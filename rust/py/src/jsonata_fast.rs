@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use expressway_core::jsonata_fast::{Kind, Model, Out, Plan, Stop, Val};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyList, PyString};
 
-use crate::MAX_DEPTH;
+use expressway_core::jsonata::EXACT_INTEGER;
+
+use crate::{jsonata_number_to_py, MAX_DEPTH};
 
 /// A compiled expression's fast plan, with the field names it reads as Python strs (interned,
 /// so that a dict lookup compares pointers).
@@ -79,9 +81,6 @@ struct PyModel<'py, 'k> {
     /// Items read through since the evaluator last asked (see `Model::take_work`).
     work: Cell<u32>,
 }
-
-/// The largest integer a double holds exactly.
-const EXACT: f64 = 9_007_199_254_740_992.0;
 
 impl PyModel<'_, '_> {
     /// Count `visited` values read through (sixteen to a step).
@@ -169,9 +168,9 @@ fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
     let ptr = item.as_ptr();
     // SAFETY: `ptr` is a live object (borrowed from `item`, with the GIL held). Each branch
     // reads it only after checking its exact type: the unchecked cast to str follows
-    // PyUnicode_CheckExact, PyFloat_AS_DOUBLE follows PyFloat_CheckExact, and
-    // PyLong_AsLongLongAndOverflow on an exact int reports overflow through its flag without
-    // setting an exception.
+    // PyUnicode_CheckExact, and `exact_number` is given an exact int or float (its own reads:
+    // PyFloat_AS_DOUBLE on a float, and PyLong_AsLongLongAndOverflow on an exact int, which
+    // reports overflow through its flag without setting an exception).
     unsafe {
         if ffi::PyUnicode_CheckExact(ptr) != 0 {
             return match item.cast_unchecked::<PyString>().to_str() {
@@ -191,25 +190,26 @@ fn kind_of<'a>(item: &'a Bound<'_, PyAny>) -> Kind<'a> {
         if ffi::PyBool_Check(ptr) != 0 {
             return Kind::Bool(ptr == ffi::Py_True());
         }
-        if ffi::PyLong_CheckExact(ptr) != 0 {
-            let mut overflow = 0;
-            let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-            // (Compared as integers: 2^53 + 1 as a double is 2^53.)
-            if overflow != 0 || n.unsigned_abs() > 1 << 53 {
-                return Kind::Other;
-            }
-            return Kind::Num(n as f64);
-        }
-        if ffi::PyFloat_CheckExact(ptr) != 0 {
-            let x = ffi::PyFloat_AS_DOUBLE(ptr);
-            return if x.is_finite() {
-                Kind::Num(x)
-            } else {
-                Kind::Other
-            };
+        if ffi::PyLong_CheckExact(ptr) != 0 || ffi::PyFloat_CheckExact(ptr) != 0 {
+            return exact_number(ptr).map_or(Kind::Other, Kind::Num);
         }
     }
     Kind::Other
+}
+
+/// An exact int or float as the double jsonata-core reads it; `None` for an int beyond 2^53
+/// (compared as an integer: 2^53 + 1 as a double is 2^53) or a float that is not finite.
+///
+/// # Safety
+/// `ptr` must point to a live exact int or float, and the GIL must be held.
+unsafe fn exact_number(ptr: *mut ffi::PyObject) -> Option<f64> {
+    if ffi::PyLong_CheckExact(ptr) != 0 {
+        let mut overflow = 0;
+        let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+        (overflow == 0 && n.unsigned_abs() <= EXACT_INTEGER).then_some(n as f64)
+    } else {
+        Some(ffi::PyFloat_AS_DOUBLE(ptr)).filter(|x| x.is_finite())
+    }
 }
 
 /// Whether jsonata-core reads `v` as it reads a field's value: a scalar, a list and all in it
@@ -237,16 +237,13 @@ unsafe fn readable_ptr(ptr: *mut ffi::PyObject, depth: usize, visited: &mut usiz
     }
     if ffi::PyUnicode_CheckExact(ptr) != 0
         || ffi::PyDict_CheckExact(ptr) != 0
-        || ffi::PyFloat_CheckExact(ptr) != 0
         || ptr == ffi::Py_None()
         || ffi::PyBool_Check(ptr) != 0
     {
-        return ffi::PyFloat_CheckExact(ptr) == 0 || ffi::PyFloat_AS_DOUBLE(ptr).is_finite();
+        return true;
     }
-    if ffi::PyLong_CheckExact(ptr) != 0 {
-        let mut overflow = 0;
-        let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
-        return overflow == 0 && n.unsigned_abs() <= 1 << 53;
+    if ffi::PyLong_CheckExact(ptr) != 0 || ffi::PyFloat_CheckExact(ptr) != 0 {
+        return exact_number(ptr).is_some();
     }
     if ffi::PyList_CheckExact(ptr) != 0 {
         let len = ffi::PyList_GET_SIZE(ptr);
@@ -296,17 +293,6 @@ fn whole_dict_readable(v: &Bound<'_, PyAny>, depth: usize) -> Out<usize> {
     Ok(visited)
 }
 
-fn number<'py>(py: Python<'py>, n: f64) -> Out<Bound<'py, PyAny>> {
-    if n.fract() == 0.0 && n.abs() <= EXACT {
-        (n as i64)
-            .into_pyobject(py)
-            .map(|i| i.into_any())
-            .map_err(|_| Stop::Fallback)
-    } else {
-        Ok(PyFloat::new(py, n).into_any())
-    }
-}
-
 /// The result as Python values, as the jsonata-core path makes them: whole numbers within 2^53
 /// as ints, the caller's own dicts and strs as they are, lists and made values new.
 fn to_py<'py>(
@@ -321,10 +307,12 @@ fn to_py<'py>(
         Val::Undefined => return Ok(None),
         Val::Null => py.None().into_bound(py),
         Val::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Val::Num(n) => number(py, *n)?,
+        Val::Num(n) => jsonata_number_to_py(py, *n),
         Val::Str(s) => PyString::new(py, s).into_any(),
         Val::Data(item) => match kind_of(item) {
-            Kind::Num(n) if !item.is_exact_instance_of::<pyo3::types::PyInt>() => number(py, n)?,
+            Kind::Num(n) if !item.is_exact_instance_of::<pyo3::types::PyInt>() => {
+                jsonata_number_to_py(py, n)
+            }
             Kind::Arr(_) => {
                 let list = item.cast::<PyList>().map_err(|_| Stop::Fallback)?;
                 let mut out = Vec::with_capacity(list.len());

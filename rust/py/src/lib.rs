@@ -1130,6 +1130,15 @@ fn number_to_jvalue(obj: &Bound<'_, PyAny>) -> PyResult<core::jsonata::JValue> {
     Ok(core::jsonata::JValue::Number(x))
 }
 
+/// A JSONata number (finite) as Python's: an int when JSON would write it as one
+/// (`core::jsonata::whole_number`), else a float.
+fn jsonata_number_to_py(py: Python<'_>, n: f64) -> Bound<'_, PyAny> {
+    match core::jsonata::whole_number(n) {
+        Some(i) => PyInt::new(py, i).into_any(),
+        None => PyFloat::new(py, n).into_any(),
+    }
+}
+
 /// The evaluator's value as Python's (`None`: undefined), as `jsonata::Expression::evaluate`
 /// would make it: integral numbers within 2^53 as ints, undefined items left out, functions as "".
 fn jvalue_to_py<'py>(
@@ -1155,12 +1164,7 @@ fn jvalue_to_py<'py>(
                     "Number out of range: the result is not a finite number".into(),
                 ));
             }
-            const EXACT: f64 = 9_007_199_254_740_992.0;
-            if n.fract() == 0.0 && n.abs() <= EXACT {
-                (*n as i64).into_pyobject(py)?.into_any()
-            } else {
-                PyFloat::new(py, *n).into_any()
-            }
+            jsonata_number_to_py(py, *n)
         }
         JValue::String(s) => PyString::new(py, s).into_any(),
         JValue::Array(items) => {

@@ -124,24 +124,72 @@ pub(super) enum Filter {
 
 pub(super) struct Compiler {
     pub(super) names: Vec<Box<str>>,
-    /// The lambda parameters in scope, innermost last: (name, slot).
+    /// The variables in scope that live in slots (lambda parameters, a block's `:=`
+    /// bindings), innermost last: (name, slot).
     pub(super) scopes: Vec<(String, usize)>,
     pub(super) slots: usize,
     pub(super) free: Vec<Box<str>>,
-    pub(super) calls: Vec<&'static str>,
+    pub(super) calls: Vec<Box<str>>,
+}
+
+/// The built-in functions of the subset besides `$map` and `$filter`: name, function, and the
+/// fewest and most arguments it takes.
+const BUILTINS: &[(&str, Builtin, usize, usize)] = &[
+    ("sum", Builtin::Sum, 1, 1),
+    ("count", Builtin::Count, 1, 1),
+    ("max", Builtin::Max, 1, 1),
+    ("min", Builtin::Min, 1, 1),
+    ("average", Builtin::Average, 1, 1),
+    ("string", Builtin::String, 1, 1),
+    ("uppercase", Builtin::Uppercase, 1, 1),
+    ("lowercase", Builtin::Lowercase, 1, 1),
+    ("length", Builtin::Length, 1, 1),
+    ("join", Builtin::Join, 1, 2),
+    ("round", Builtin::Round, 1, 2),
+    ("floor", Builtin::Floor, 1, 1),
+    ("ceil", Builtin::Ceil, 1, 1),
+    ("abs", Builtin::Abs, 1, 1),
+    ("exists", Builtin::Exists, 1, 1),
+    ("boolean", Builtin::Boolean, 1, 1),
+    ("not", Builtin::Not, 1, 1),
+    ("append", Builtin::Append, 2, 2),
+    ("merge", Builtin::Merge, 1, 1),
+    ("keys", Builtin::Keys, 1, 1),
+    ("contains", Builtin::Contains, 2, 2),
+    ("substring", Builtin::Substring, 2, 3),
+    ("number", Builtin::Number, 1, 1),
+    ("split", Builtin::Split, 2, 3),
+];
+
+/// The index of `name` in `list`, added at the end when it is not there yet.
+fn index_in(list: &mut Vec<Box<str>>, name: &str) -> usize {
+    match list.iter().position(|n| &**n == name) {
+        Some(i) => i,
+        None => {
+            list.push(name.into());
+            list.len() - 1
+        }
+    }
+}
+
+/// The number of a literal index predicate (`[2]`, and `[-1]`, which jsonata-core parses as a
+/// negation).
+fn literal_index(expr: &AstNode) -> Option<f64> {
+    match expr {
+        AstNode::Number(n) => Some(*n),
+        AstNode::Unary {
+            op: UnaryOp::Negate,
+            operand,
+        } => match **operand {
+            AstNode::Number(n) => Some(-n),
+            _ => None,
+        },
+        _ => None,
+    }
+    .filter(|n| n.is_finite())
 }
 
 impl Compiler {
-    pub(super) fn name(&mut self, name: &str) -> usize {
-        match self.names.iter().position(|n| &**n == name) {
-            Some(i) => i,
-            None => {
-                self.names.push(name.into());
-                self.names.len() - 1
-            }
-        }
-    }
-
     pub(super) fn boxed(&mut self, ast: &AstNode, depth: usize) -> Option<Box<Node>> {
         self.node(ast, depth).map(Box::new)
     }
@@ -160,13 +208,7 @@ impl Compiler {
             AstNode::ParentVariable(name) if name.is_empty() => Node::Root,
             AstNode::Variable(name) => match self.scopes.iter().rev().find(|(n, _)| n == name) {
                 Some((_, slot)) => Node::Slot(*slot),
-                None => Node::Free(match self.free.iter().position(|n| **n == **name) {
-                    Some(i) => i,
-                    None => {
-                        self.free.push(name.as_str().into());
-                        self.free.len() - 1
-                    }
-                }),
+                None => Node::Free(index_in(&mut self.free, name)),
             },
             AstNode::Path { steps } => Node::Path(Box::new(self.path(steps, d)?)),
             AstNode::Binary { op, lhs, rhs } => {
@@ -245,40 +287,37 @@ impl Compiler {
     /// frame that outlives it, as in a predicate: not in the subset.)
     pub(super) fn block(&mut self, items: &[AstNode], depth: usize) -> Option<Node> {
         let before = self.scopes.len();
-        let mut nodes = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for item in items {
-            let node = match item {
-                AstNode::Binary {
-                    op: BinaryOp::ColonEqual,
-                    lhs,
-                    rhs,
-                } => match (&**lhs, &**rhs) {
-                    (AstNode::Variable(name), value)
-                        if !name.is_empty() && !matches!(value, AstNode::Lambda { .. }) =>
-                    {
-                        // The value reads the name as it was before this statement.
-                        self.node(value, depth).map(|value| {
-                            let slot = self.slots;
-                            self.slots += 1;
-                            self.scopes.push((name.clone(), slot));
-                            Node::Bind(slot, Box::new(value))
-                        })
-                    }
-                    _ => None,
-                },
-                other => self.node(other, depth),
-            };
-            match node {
-                Some(node) => nodes.push(node),
-                None => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
+        let statements = items
+            .iter()
+            .map(|item| self.statement(item, depth))
+            .collect::<Option<Vec<_>>>();
         self.scopes.truncate(before);
-        ok.then_some(Node::Block(nodes))
+        statements.map(Node::Block)
+    }
+
+    /// One statement of a block: a `$x := ...` binding (its slot then in scope), or any node.
+    fn statement(&mut self, item: &AstNode, depth: usize) -> Option<Node> {
+        let AstNode::Binary {
+            op: BinaryOp::ColonEqual,
+            lhs,
+            rhs,
+        } = item
+        else {
+            return self.node(item, depth);
+        };
+        match (&**lhs, &**rhs) {
+            (AstNode::Variable(name), value)
+                if !name.is_empty() && !matches!(value, AstNode::Lambda { .. }) =>
+            {
+                // The value reads the name as it was before this statement.
+                let value = self.node(value, depth)?;
+                let slot = self.slots;
+                self.slots += 1;
+                self.scopes.push((name.clone(), slot));
+                Some(Node::Bind(slot, Box::new(value)))
+            }
+            _ => None,
+        }
     }
 
     pub(super) fn path(&mut self, steps: &[PathStep], depth: usize) -> Option<Path> {
@@ -297,19 +336,9 @@ impl Compiler {
             for stage in &step.stages {
                 match stage {
                     Stage::KeepArray => keep = true,
-                    Stage::Filter(expr) => filters.push(match &**expr {
-                        AstNode::Number(n) if n.is_finite() => Filter::Index(*n),
-                        // `[-1]` is a literal index too (jsonata-core parses it negated).
-                        AstNode::Unary {
-                            op: UnaryOp::Negate,
-                            operand,
-                        } if matches!(**operand, AstNode::Number(n) if n.is_finite()) => {
-                            match **operand {
-                                AstNode::Number(n) => Filter::Index(-n),
-                                _ => return None,
-                            }
-                        }
-                        other => Filter::Predicate(self.node(other, depth + 1)?),
+                    Stage::Filter(expr) => filters.push(match literal_index(expr) {
+                        Some(n) => Filter::Index(n),
+                        None => Filter::Predicate(self.node(expr, depth + 1)?),
                     }),
                     Stage::Index(_) => return None,
                 }
@@ -319,7 +348,7 @@ impl Compiler {
                 AstNode::Variable(_) | AstNode::ParentVariable(_) | AstNode::Sort { .. }
             );
             let node = match &step.node {
-                AstNode::Name(name) => StepNode::Name(self.name(name)),
+                AstNode::Name(name) => StepNode::Name(index_in(&mut self.names, name)),
                 AstNode::FunctionApplication(inner) => {
                     if !matches!(**inner, AstNode::Block(_)) {
                         return None;
@@ -357,13 +386,12 @@ impl Compiler {
     }
 
     pub(super) fn call(&mut self, name: &str, args: &[AstNode], depth: usize) -> Option<Node> {
-        // A lambda parameter of the same name would hide the function.
+        // A lambda parameter or block binding of the same name would hide the function.
         if self.scopes.iter().any(|(n, _)| n == name) {
             return None;
         }
         if name == "map" || name == "filter" {
-            self.calls
-                .push(if name == "map" { "map" } else { "filter" });
+            self.calls.push(name.into());
             let [array, AstNode::Lambda {
                 params,
                 body,
@@ -397,37 +425,11 @@ impl Compiler {
                 },
             });
         }
-        let (builtin, min, max, name) = match name {
-            "sum" => (Builtin::Sum, 1, 1, "sum"),
-            "count" => (Builtin::Count, 1, 1, "count"),
-            "max" => (Builtin::Max, 1, 1, "max"),
-            "min" => (Builtin::Min, 1, 1, "min"),
-            "average" => (Builtin::Average, 1, 1, "average"),
-            "string" => (Builtin::String, 1, 1, "string"),
-            "uppercase" => (Builtin::Uppercase, 1, 1, "uppercase"),
-            "lowercase" => (Builtin::Lowercase, 1, 1, "lowercase"),
-            "length" => (Builtin::Length, 1, 1, "length"),
-            "join" => (Builtin::Join, 1, 2, "join"),
-            "round" => (Builtin::Round, 1, 2, "round"),
-            "floor" => (Builtin::Floor, 1, 1, "floor"),
-            "ceil" => (Builtin::Ceil, 1, 1, "ceil"),
-            "abs" => (Builtin::Abs, 1, 1, "abs"),
-            "exists" => (Builtin::Exists, 1, 1, "exists"),
-            "boolean" => (Builtin::Boolean, 1, 1, "boolean"),
-            "not" => (Builtin::Not, 1, 1, "not"),
-            "append" => (Builtin::Append, 2, 2, "append"),
-            "merge" => (Builtin::Merge, 1, 1, "merge"),
-            "keys" => (Builtin::Keys, 1, 1, "keys"),
-            "contains" => (Builtin::Contains, 2, 2, "contains"),
-            "substring" => (Builtin::Substring, 2, 3, "substring"),
-            "number" => (Builtin::Number, 1, 1, "number"),
-            "split" => (Builtin::Split, 2, 3, "split"),
-            _ => return None,
-        };
+        let &(_, builtin, min, max) = BUILTINS.iter().find(|(n, ..)| *n == name)?;
         if args.len() < min || args.len() > max {
             return None;
         }
-        self.calls.push(name);
+        self.calls.push(name.into());
         let args = args
             .iter()
             .map(|a| self.node(a, depth))

@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use super::compile::{Arith, Filter, Lambda, Node, Path, Step, StepNode};
 use super::functions::{is_index_key, number_text};
-use super::{plain_array, sequence, Arr, Kind, Model, Out, Plan, Stop, Text, Val, MAX_DATA_DEPTH};
+use super::{
+    array, plain_array, sequence, Kind, Model, Out, Plan, Stop, Text, Val, MAX_DATA_DEPTH,
+};
 
 /// How many steps the evaluator takes between two [`Model::out_of_time`] checks.
 pub(super) const CLOCK_EVERY: u32 = 1024;
@@ -34,13 +36,11 @@ pub(super) enum View<'v> {
 }
 
 impl<'a, 'p, M: Model> Run<'a, 'p, M> {
-    #[inline]
     fn tick(&self) -> Out<()> {
         self.spend(1)
     }
 
     /// Count `steps` against the budget; at its end, ask the model whether time is up.
-    #[inline]
     pub(super) fn spend(&self, steps: u32) -> Out<()> {
         let steps = steps.saturating_add(self.model.take_work());
         match self.budget.get().checked_sub(steps) {
@@ -132,7 +132,6 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
     /// A sequence as a value: empty is undefined, one value is that value (unless kept as an
     /// array by `[]`). A lone value that is itself an array is not decided here: what JSONata
     /// keeps of it depends on how it was made.
-    #[inline]
     fn unwrap(&self, v: Val<'p, M::Item>) -> Out<Val<'p, M::Item>> {
         Ok(match v {
             Val::Arr(a) if a.sequence => match a.items.len() {
@@ -351,25 +350,10 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
             // `[]`: the result stays an array even with one value, wherever it goes next
             // (a sort of one item included).
             result = match result {
-                Val::Arr(a) if a.cons && !a.sequence => return Err(Stop::Fallback),
-                Val::Arr(a) => {
-                    let mut a = Rc::try_unwrap(a).unwrap_or_else(|a| Arr {
-                        items: a.items.clone(),
-                        sequence: a.sequence,
-                        cons: a.cons,
-                        keep: a.keep,
-                    });
-                    a.keep = true;
-                    Val::Arr(Rc::new(a))
-                }
+                Val::Arr(a) => array(a.items.clone(), a.sequence, true),
                 Val::Undefined => Val::Undefined,
                 other => match self.items(&other)? {
-                    Some(items) => Val::Arr(Rc::new(Arr {
-                        items,
-                        sequence: false,
-                        cons: false,
-                        keep: true,
-                    })),
+                    Some(items) => array(items, false, true),
                     None => return Err(Stop::Fallback),
                 },
             };
@@ -389,19 +373,10 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         for filter in &step.filters {
             v = self.filter(filter, v)?;
         }
-        if path.keep {
-            if let Val::Arr(a) = &v {
-                if a.sequence {
-                    v = Val::Arr(Rc::new(Arr {
-                        items: a.items.clone(),
-                        sequence: true,
-                        cons: a.cons,
-                        keep: true,
-                    }));
-                }
-            }
+        match v {
+            Val::Arr(a) if path.keep && a.sequence => Ok(array(a.items.clone(), true, true)),
+            other => Ok(other),
         }
-        Ok(v)
     }
 
     /// One step of a path over the values it is given, as JSONata's evaluateStep.
@@ -442,8 +417,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         let mut flat = Vec::with_capacity(results.len());
         for v in results {
             match &v {
-                Val::Arr(a) if !a.cons => flat.extend(a.items.iter().cloned()),
-                Val::Arr(_) => flat.push(v),
+                Val::Arr(a) => flat.extend(a.items.iter().cloned()),
                 Val::Data(_) => match self.items(&v)? {
                     Some(items) => flat.extend(items),
                     None => flat.push(v),

@@ -198,9 +198,7 @@ impl<'a, 'p, M: Model> Run<'a, 'p, M> {
         }
         self.spend(1)?;
         match self.view(v) {
-            View::Null => out.push_str("null"),
-            View::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-            View::Num(n) => out.push_str(&number_text(n).ok_or(Stop::Fallback)?),
+            View::Null | View::Bool(_) | View::Num(_) => self.append_text(v, out)?,
             View::Str(s) => {
                 out.push_str(&serde_json::to_string(s).map_err(|_| Stop::Fallback)?);
             }
@@ -400,7 +398,7 @@ fn shortest_digits(x: f64) -> (String, i32) {
 /// A number as JSONata's `$string` writes it (JavaScript's text of the number rounded to 15
 /// significant digits); `None` when that rounding would change the number (left to
 /// jsonata-core, which does it).
-pub fn number_text(x: f64) -> Option<String> {
+pub(super) fn number_text(x: f64) -> Option<String> {
     if !x.is_finite() {
         return None;
     }

@@ -16,7 +16,7 @@ pub struct StatesParts<'a> {
 
 impl<'a> StatesParts<'a> {
     /// The parts that are there, by the names `$states` gives them, in `$states`'s order.
-    fn fields(&self) -> impl Iterator<Item = (&'static str, &'a serde_json::Value)> {
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &'a serde_json::Value)> {
         [
             ("input", Some(self.input)),
             ("result", self.result),
@@ -139,12 +139,12 @@ impl<'a> Model for JsonModel<'a> {
 
 /// A JSON number as JSONata reads it; `None` for an integer a double does not hold exactly.
 fn json_number(n: &serde_json::Number) -> Option<f64> {
-    const EXACT: u64 = 1 << 53;
+    use crate::jsonata::EXACT_INTEGER;
     if let Some(i) = n.as_i64() {
-        return (i.unsigned_abs() <= EXACT).then_some(i as f64);
+        return (i.unsigned_abs() <= EXACT_INTEGER).then_some(i as f64);
     }
     if let Some(u) = n.as_u64() {
-        return (u <= EXACT).then_some(u as f64);
+        return (u <= EXACT_INTEGER).then_some(u as f64);
     }
     n.as_f64().filter(|x| x.is_finite())
 }

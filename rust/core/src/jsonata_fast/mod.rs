@@ -34,7 +34,6 @@ mod json_model;
 #[cfg(test)]
 mod tests;
 
-pub use functions::number_text;
 pub use json_model::{to_json, JsonItem, JsonModel, StatesParts};
 
 use compile::{Compiler, Node};
@@ -98,6 +97,7 @@ pub enum Stop {
 pub type Out<T> = Result<T, Stop>;
 
 /// A value during evaluation. `Data` is the caller's, untouched; the rest are made here.
+#[derive(Clone)]
 pub enum Val<'p, I> {
     Undefined,
     Null,
@@ -141,47 +141,28 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
-impl<I: Clone> Clone for Val<'_, I> {
-    fn clone(&self) -> Self {
-        match self {
-            Val::Undefined => Val::Undefined,
-            Val::Null => Val::Null,
-            Val::Bool(b) => Val::Bool(*b),
-            Val::Num(n) => Val::Num(*n),
-            Val::Str(s) => Val::Str(s.clone()),
-            Val::Data(d) => Val::Data(d.clone()),
-            Val::Arr(a) => Val::Arr(a.clone()),
-            Val::Obj(o) => Val::Obj(o.clone()),
-        }
-    }
-}
-
 /// An array made during evaluation, with JSONata's marks: a *sequence* is flattened into the
-/// path it is part of and unwrapped when it holds one value (unless `keep`, from `[]`); a
-/// `cons` array (an array constructor used as a path step) is never flattened.
+/// path it is part of and unwrapped when it holds one value, unless `keep` (from `[]`).
 pub struct Arr<'p, I> {
     pub items: Vec<Val<'p, I>>,
     pub sequence: bool,
-    pub cons: bool,
     pub keep: bool,
 }
 
-fn sequence<I>(items: Vec<Val<'_, I>>) -> Val<'_, I> {
+fn array<I>(items: Vec<Val<'_, I>>, sequence: bool, keep: bool) -> Val<'_, I> {
     Val::Arr(Rc::new(Arr {
         items,
-        sequence: true,
-        cons: false,
-        keep: false,
+        sequence,
+        keep,
     }))
 }
 
+fn sequence<I>(items: Vec<Val<'_, I>>) -> Val<'_, I> {
+    array(items, true, false)
+}
+
 fn plain_array<I>(items: Vec<Val<'_, I>>) -> Val<'_, I> {
-    Val::Arr(Rc::new(Arr {
-        items,
-        sequence: false,
-        cons: false,
-        keep: false,
-    }))
+    array(items, false, false)
 }
 
 /// An expression compiled for this evaluator.
@@ -193,7 +174,7 @@ pub struct Plan {
     /// The variables it reads that no lambda of its own binds.
     free: Vec<Box<str>>,
     /// The functions it calls, by name.
-    calls: Vec<&'static str>,
+    calls: Vec<Box<str>>,
 }
 
 /// The deepest expression compiled here: the evaluator recurses along the tree, and a plan
