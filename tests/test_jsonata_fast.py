@@ -75,6 +75,21 @@ def agrees(expression: str, **data: Any) -> bool | None:
     return strictly_equal(fast, expected)
 
 
+def state_agrees(
+    expression: str, input: Any, variables: dict[str, Any], context: Any = None
+) -> tuple[bool, Any] | None:
+    """The engine's road: None when the fast evaluator did not decide (or the expression does not
+    parse); else whether it agreed with jsonata-core given the same `$states` and variables, and
+    its result."""
+    try:
+        decided, fast, expected = _core._jsonata_state_both(expression, input, variables, context)
+    except expressway.JsonataError:
+        return None
+    if not decided:
+        return None
+    return not isinstance(expected, tuple) and strictly_equal(fast, expected), fast
+
+
 def decides(expression: str, **data: Any) -> bool:
     return _core._jsonata_fast(expression, **data)[0]
 
@@ -438,15 +453,13 @@ def test_generated_state_expressions_agree_with_jsonata_core() -> None:
             expression = expression.replace("$.", "$v.", 1)
         # `$` is undefined in a state's fields: the input is reached through `$states.input`.
         expression = f"$states.input.({expression})"
-        try:
-            fast_decided, fast, expected = _core._jsonata_state_both(expression, document, variables)
-        except expressway.JsonataError:
-            continue
-        if not fast_decided:
+        verdict = state_agrees(expression, document, variables)
+        if verdict is None:
             continue
         decided += 1
+        agreed, fast = verdict
         with_value += fast is not expressway.UNDEFINED
-        if isinstance(expected, tuple) or not strictly_equal(fast, expected):
+        if not agreed:
             disagreements.append((expression, document, variables))
     assert disagreements[:5] == []
     assert decided >= 10000, decided
@@ -469,14 +482,11 @@ def test_generated_context_expressions_agree_with_jsonata_core() -> None:
         expression = f"$states.context.Map.Item.Value.({expression})"
         if rng.random() < 0.3:
             expression = f"[$states.context.Map.Item.Index, {expression}, $states.context.State.Name]"
-        try:
-            fast_decided, fast, expected = _core._jsonata_state_both(expression, {}, {}, context)
-        except expressway.JsonataError:
-            continue
-        if not fast_decided:
+        verdict = state_agrees(expression, {}, {}, context)
+        if verdict is None:
             continue
         decided += 1
-        if isinstance(expected, tuple) or not strictly_equal(fast, expected):
+        if not verdict[0]:
             disagreements.append((expression, context))
     assert disagreements[:5] == []
     assert decided >= 2500, decided
